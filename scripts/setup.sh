@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Makes sure of everything capsule needs to run and be tested on a Debian or
+# Ubuntu machine: Deno 2, a reachable Docker engine, a busybox image, and (with
+# --test) the SSH clients the end-to-end tests drive.
+#
+# Usage: scripts/setup.sh [--test]
+# Idempotent: a second run only checks.
+set -euo pipefail
+
+want_test_tools=0
+[ "${1:-}" = "--test" ] && want_test_tools=1
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+is_root() { [ "$(id -u)" = 0 ]; }
+
+apt_updated=0
+apt_install() {
+  is_root || die "missing Debian packages: $* (run this script as root, or: sudo apt-get install -y $*)"
+  command -v apt-get >/dev/null || die "missing: $* (no apt-get on this machine; install them by hand)"
+  if [ "$apt_updated" = 0 ]; then
+    say "apt-get update"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    apt_updated=1
+  fi
+  say "apt-get install $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# --- Deno -------------------------------------------------------------------
+ensure_deno() {
+  if command -v deno >/dev/null && deno --version 2>/dev/null | grep -q '^deno 2\.'; then
+    return
+  fi
+  if command -v npm >/dev/null; then
+    say "installing Deno 2 from npm"
+    npm install -g --silent deno@2 >/dev/null 2>&1 || die "npm install -g deno@2 failed"
+  elif command -v curl >/dev/null; then
+    say "installing Deno 2 with its install script"
+    curl -fsSL https://deno.land/install.sh | sh -s -- -y >/dev/null
+    export PATH="$HOME/.deno/bin:$PATH"
+  else
+    die "Deno 2 is missing and neither npm nor curl is available to install it"
+  fi
+  hash -r
+  command -v deno >/dev/null || die "Deno was installed but is not on PATH"
+}
+
+# --- Docker engine ------------------------------------------------------------
+engine_up() { docker info >/dev/null 2>&1; }
+
+ensure_docker() {
+  if ! command -v docker >/dev/null; then
+    apt_install docker.io
+  fi
+  engine_up && return
+  if [ -n "${DOCKER_HOST:-}" ]; then
+    die "DOCKER_HOST=$DOCKER_HOST is set but no Docker engine answers there"
+  fi
+  is_root || die "no Docker engine is reachable at /var/run/docker.sock; start one (sudo systemctl start docker) or add yourself to the docker group"
+  if ! command -v dockerd >/dev/null; then
+    apt_install docker.io
+  fi
+  if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    systemctl start docker >/dev/null 2>&1 || true
+  fi
+  if ! engine_up; then
+    say "starting dockerd in the background (log: /tmp/dockerd.log)"
+    nohup dockerd >/tmp/dockerd.log 2>&1 &
+  fi
+  for _ in $(seq 1 60); do
+    engine_up && return
+    sleep 0.5
+  done
+  die "dockerd did not come up within 30 s; see /tmp/dockerd.log"
+}
+
+# --- busybox image ------------------------------------------------------------
+ensure_busybox() {
+  docker image inspect busybox:latest >/dev/null 2>&1 && return
+  say "pulling busybox:latest"
+  if timeout 60 docker pull -q busybox:latest >/dev/null 2>&1; then
+    return
+  fi
+  say "no image registry reachable; building busybox:latest from Debian's busybox-static"
+  if ! dpkg -s busybox-static >/dev/null 2>&1; then
+    apt_install busybox-static
+  fi
+  local root
+  root=$(mktemp -d)
+  trap 'rm -rf "$root"' RETURN
+  mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/root" "$root/home" "$root/proc" "$root/sys" "$root/dev"
+  cp /bin/busybox "$root/bin/busybox"
+  local applet
+  for applet in $("$root/bin/busybox" --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
+  done
+  chmod 1777 "$root/tmp"
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n' >"$root/etc/passwd"
+  printf 'root:x:0:\nnobody:x:65534:\n' >"$root/etc/group"
+  tar -C "$root" -c . | docker import -c 'CMD ["/bin/sh"]' - busybox:latest >/dev/null
+  docker image inspect busybox:latest >/dev/null 2>&1 || die "building busybox:latest failed"
+}
+
+# --- test tools -----------------------------------------------------------------
+ensure_test_tools() {
+  local missing=()
+  command -v ssh >/dev/null || missing+=(openssh-client)
+  command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+  command -v sshpass >/dev/null || missing+=(sshpass)
+  command -v socat >/dev/null || missing+=(socat)
+  /usr/bin/python3 -c 'import paramiko' >/dev/null 2>&1 || missing+=(python3-paramiko)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    apt_install "${missing[@]}"
+  fi
+}
+
+ensure_deno
+ensure_docker
+ensure_busybox
+[ "$want_test_tools" = 1 ] && ensure_test_tools
+say "ready: $(deno --version | head -n1), Docker $(docker version --format '{{.Server.Version}}'), busybox image present"

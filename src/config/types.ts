@@ -1,0 +1,88 @@
+import type { LogFormat, LogLevel } from "../log/mod.ts";
+
+/** When the runtime pulls a session's image. */
+export type PullPolicy = "if-not-present" | "always" | "never";
+
+/** A bind mount from the host into a session container. */
+export interface MountConfig {
+  /** Absolute path on the host (`~` is expanded). */
+  source: string;
+  /** Absolute path in the container. */
+  target: string;
+  /** Mount read-only (default `false`). */
+  readOnly: boolean;
+}
+
+/** How a session's container is built. Global defaults, overridable per user. */
+export interface ContainerConfig {
+  /** Image reference, e.g. `busybox` or `busybox:1.36`. */
+  image: string;
+  /** When to pull the image. */
+  pull: PullPolicy;
+  /** Shell for `shell` requests, and the interpreter for `exec` (`<shell> -c <command>`). */
+  shell: string;
+  /** Extra environment variables set in every session container. */
+  env: Record<string, string>;
+  /** Bind mounts. */
+  mounts: MountConfig[];
+  /** Working directory in the container; empty for the image's default. */
+  workdir: string;
+  /** User in the container (`uid`, `uid:gid` or a name); empty for the image's default. */
+  user: string;
+  /** Memory limit in bytes; 0 for none. In YAML a size such as `256m`. */
+  memory: number;
+  /** CPU limit in CPUs (fractions allowed); 0 for none. */
+  cpus: number;
+  /** Maximum number of processes; 0 for none. */
+  pids: number;
+  /** Docker network mode: `none`, `bridge`, or a network name. */
+  network: string;
+  /** Hostname of the container; empty for the engine's default. */
+  hostname: string;
+}
+
+/** A user allowed to log in. */
+export interface UserConfig {
+  /** Salted scrypt hash made by `capsule hash-password`; absent for key-only users. */
+  passwordHash?: string;
+  /** Public keys in authorized_keys line format. */
+  authorizedKeys: string[];
+  /** Paths of authorized_keys files (`~` is expanded). */
+  authorizedKeysFiles: string[];
+  /** Overrides of the global container settings for this user. */
+  container: Partial<ContainerConfig>;
+}
+
+/** The whole configuration after layering and validation. */
+export interface Config {
+  server: {
+    /** `host:port` to listen on, e.g. `127.0.0.1:2222` or `[::1]:2222`. */
+    listen: string;
+    /** Paths of host private key files; empty to generate one in `stateDir`. */
+    hostKeys: string[];
+    /** Directory for generated state such as host keys (`~` is expanded). */
+    stateDir: string;
+    /** Text shown before authentication; empty for none. */
+    banner: string;
+  };
+  log: {
+    level: LogLevel;
+    format: LogFormat;
+  };
+  auth: {
+    /** Accept public keys from these files for any user name; empty to disable. */
+    anyUserKeysFiles: string[];
+  };
+  session: {
+    /** Names (`*` at the end allowed) of client `env` variables passed to the container. */
+    envAllow: string[];
+  };
+  docker: {
+    /** Engine address; empty for `DOCKER_HOST` or the default socket. */
+    host: string;
+  };
+  /** Global container settings. */
+  container: ContainerConfig;
+  /** Users by name. */
+  users: Record<string, UserConfig>;
+}

@@ -1,0 +1,2 @@
+/** Domain errors shared by every layer. */
+export * from "./capsule_error.ts";

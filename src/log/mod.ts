@@ -1,0 +1,2 @@
+/** Structured logging. */
+export * from "./logger.ts";
