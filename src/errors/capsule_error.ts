@@ -8,17 +8,26 @@ export class CapsuleError extends Error {
   readonly code: string;
   /** One line, safe to send to the SSH client. */
   readonly userMessage: string;
+  /** Exit status the SSH client gets when this error ends a session. */
+  readonly exitCode: number;
 
   /**
    * @param code stable error code
    * @param userMessage a line safe for the SSH user
-   * @param options `cause` holds the underlying error for the operator
+   * @param options `cause` holds the underlying error for the operator;
+   *   `exitCode` the session's exit status (default 125, as `docker run` uses
+   *   for errors of the engine)
    */
-  constructor(code: string, userMessage: string, options: { cause?: unknown } = {}) {
+  constructor(
+    code: string,
+    userMessage: string,
+    options: { cause?: unknown; exitCode?: number } = {},
+  ) {
     super(userMessage, options.cause === undefined ? {} : { cause: options.cause });
     this.name = "CapsuleError";
     this.code = code;
     this.userMessage = userMessage;
+    this.exitCode = options.exitCode ?? 125;
   }
 }
 

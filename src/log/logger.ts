@@ -51,9 +51,9 @@ export class Logger {
 
   /** A logger that adds `fields` to every event it writes. */
   child(fields: LogFields): Logger {
-    const level = (Object.keys(LEVEL_ORDER) as LogLevel[]).find((l) =>
-      LEVEL_ORDER[l] === this.#level
-    ) ?? "info";
+    const level =
+      (Object.keys(LEVEL_ORDER) as LogLevel[]).find((l) => LEVEL_ORDER[l] === this.#level) ??
+        "info";
     return new Logger(level, this.#sink, { ...this.#fields, ...fields });
   }
 

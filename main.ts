@@ -1,0 +1,19 @@
+/**
+ * capsule: an SSH server that gives every session its own fresh container.
+ *
+ * The composition root: parses the command line and hands `serve` the
+ * validated config; `src/server` builds the layers.
+ *
+ * @module
+ */
+import denoJson from "./deno.json" with { type: "json" };
+import { hashPassword } from "./src/auth/mod.ts";
+import { runCli } from "./src/cli/mod.ts";
+import { serve } from "./src/server/mod.ts";
+import { generateHostKey } from "./src/ssh/mod.ts";
+
+if (import.meta.main) {
+  Deno.exit(
+    await runCli(Deno.args, { serve, generateHostKey, hashPassword, version: denoJson.version }),
+  );
+}

@@ -1,0 +1,98 @@
+import type { PullPolicy } from "../config/types.ts";
+
+/** A bind mount of a host path into a container. */
+export interface BindMount {
+  source: string;
+  target: string;
+  readOnly: boolean;
+}
+
+/** Everything the runtime needs to create one session container. */
+export interface ContainerSpec {
+  /** Container name, unique on the engine. */
+  name: string;
+  image: string;
+  /** The process to run as PID 1's child: e.g. `["/bin/sh", "-c", "echo hi"]`. */
+  cmd: string[];
+  /** `NAME=value` entries. */
+  env: string[];
+  /** Allocate a TTY (stdout and stderr are then one stream). */
+  tty: boolean;
+  /** Initial TTY size, applied right after start. */
+  size?: { cols: number; rows: number };
+  labels: Record<string, string>;
+  workdir: string;
+  user: string;
+  hostname: string;
+  /** Bytes; 0 for no limit. */
+  memory: number;
+  /** CPUs; 0 for no limit. */
+  cpus: number;
+  /** Processes; 0 for no limit. */
+  pids: number;
+  /** `none`, `bridge` or a network name. */
+  network: string;
+  mounts: BindMount[];
+}
+
+/** One chunk of a process's output. */
+export interface OutputChunk {
+  stream: "stdout" | "stderr";
+  data: Uint8Array;
+}
+
+/** How a container's process ended. */
+export interface ExitResult {
+  /** Exit code as the engine reports it (128 + n when killed by signal n). */
+  code: number;
+  /** The kernel's OOM killer ended it. */
+  oomKilled: boolean;
+}
+
+/** A started container process with its streams. */
+export interface RunningProcess {
+  /** Engine id of the container. */
+  readonly containerId: string;
+  /**
+   * The process's output, pulled one chunk at a time: the source is paused
+   * until the consumer asks for the next chunk, so a slow consumer slows the
+   * container down instead of filling memory. Ends when the process exits.
+   */
+  readonly output: AsyncIterable<OutputChunk>;
+  /** Writes to the process's stdin; resolves once the engine took the bytes. */
+  writeStdin(data: Uint8Array): Promise<void>;
+  /** Closes the process's stdin (EOF). */
+  closeStdin(): Promise<void>;
+  /** Resizes the TTY. */
+  resize(size: { cols: number; rows: number }): Promise<void>;
+  /** Sends a signal (`INT`, `TERM`, ...) to the process. */
+  signal(name: string): Promise<void>;
+  /** Resolves with the exit result once the output has ended. */
+  wait(): Promise<ExitResult>;
+}
+
+/** Options of {@linkcode ContainerRuntime.ensureImage}. */
+export interface EnsureImageOptions {
+  policy: PullPolicy;
+  signal?: AbortSignal;
+}
+
+/**
+ * The container engine as capsule sees it. {@linkcode DockerRuntime} is the
+ * real implementation; tests use a fake.
+ */
+export interface ContainerRuntime {
+  /** Throws a `CapsuleError` with code `ENGINE_UNREACHABLE` when the engine does not answer. */
+  ping(): Promise<void>;
+  /** Makes sure `image` is present, pulling it as the policy says. */
+  ensureImage(image: string, options: EnsureImageOptions): Promise<void>;
+  /**
+   * Creates the container, attaches to it, starts it and returns the running
+   * process. The container is not removed automatically: call `remove`.
+   */
+  run(spec: ContainerSpec, options?: { signal?: AbortSignal }): Promise<RunningProcess>;
+  /** Force-removes a container; a container that is already gone is not an error. */
+  remove(containerId: string): Promise<void>;
+  /** Lists containers (running or not) that carry all of these labels. */
+  list(labels: Record<string, string>): Promise<{ id: string; labels: Record<string, string> }[]>;
+}

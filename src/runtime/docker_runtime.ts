@@ -1,0 +1,295 @@
+import Docker from "dockerode";
+import type { Duplex } from "node:stream";
+import { CapsuleError } from "../errors/mod.ts";
+import type {
+  ContainerRuntime,
+  ContainerSpec,
+  EnsureImageOptions,
+  ExitResult,
+  OutputChunk,
+  RunningProcess,
+} from "./container_runtime.ts";
+import { demuxDockerStream } from "./demux_docker_stream.ts";
+
+/** An error from dockerode's HTTP layer. */
+interface EngineError {
+  statusCode?: number;
+  code?: string;
+  json?: { message?: string } | null;
+  message?: string;
+}
+
+function engineErrorOf(error: unknown): EngineError {
+  return (typeof error === "object" && error !== null ? error : {}) as EngineError;
+}
+
+/** The engine's own message, or the transport error's. */
+export function engineMessage(error: unknown): string {
+  const e = engineErrorOf(error);
+  return e.json?.message ?? e.message ?? String(error);
+}
+
+const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ENOENT", "ECONNRESET", "EPIPE", "ETIMEDOUT"]);
+
+function isUnreachable(error: unknown): boolean {
+  const e = engineErrorOf(error);
+  return (e.code !== undefined && UNREACHABLE_CODES.has(e.code)) ||
+    /connect|socket hang up|ENOENT|ECONNREFUSED/i.test(e.message ?? "");
+}
+
+function unreachable(error: unknown): CapsuleError {
+  return new CapsuleError(
+    "ENGINE_UNREACHABLE",
+    "Cannot start a container: the container engine is not reachable",
+    { cause: error },
+  );
+}
+
+/**
+ * Turns a `docker.host` setting (`unix:///path`, `tcp://host:port`) into
+ * dockerode options; empty means dockerode's defaults (`DOCKER_HOST`, then the
+ * usual sockets).
+ */
+export function dockerOptions(host: string): Docker.DockerOptions | undefined {
+  if (host === "") return undefined;
+  if (host.startsWith("unix://")) return { socketPath: host.slice("unix://".length) };
+  if (host.startsWith("/")) return { socketPath: host };
+  const url = new URL(host.includes("://") ? host : `tcp://${host}`);
+  if (url.protocol !== "tcp:" && url.protocol !== "http:") {
+    throw new TypeError(`Unsupported Docker host "${host}": use unix:///path or tcp://host:port`);
+  }
+  return { protocol: "http", host: url.hostname, port: url.port || "2375" };
+}
+
+/** Waits until a Node writable can take more, or fails when it closes first. */
+function drained(stream: Duplex): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      stream.off("drain", done);
+      stream.off("close", closed);
+      resolve();
+    };
+    const closed = () => {
+      stream.off("drain", done);
+      reject(new Error("Container stdin closed"));
+    };
+    stream.once("drain", done);
+    stream.once("close", closed);
+  });
+}
+
+/**
+ * {@linkcode ContainerRuntime} on the Docker Engine API, through dockerode.
+ * The only module that imports dockerode.
+ */
+export class DockerRuntime implements ContainerRuntime {
+  readonly #docker: Docker;
+
+  /** @param host engine address; empty for `DOCKER_HOST` or the default socket */
+  constructor(host = "") {
+    this.#docker = new Docker(dockerOptions(host));
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.#docker.ping();
+    } catch (error) {
+      throw unreachable(error);
+    }
+  }
+
+  async ensureImage(image: string, options: EnsureImageOptions): Promise<void> {
+    if (options.policy !== "always" && await this.#hasImage(image)) return;
+    if (options.policy === "never") {
+      throw new CapsuleError(
+        "IMAGE_NOT_FOUND",
+        `Cannot start a container: image "${image}" is not present and pulling is disabled`,
+      );
+    }
+    try {
+      await this.#pull(image);
+    } catch (error) {
+      if (isUnreachable(error)) throw unreachable(error);
+      // With "always", a failed pull of an image that is present is not fatal.
+      if (options.policy === "always" && await this.#hasImage(image)) return;
+      throw new CapsuleError(
+        "IMAGE_NOT_FOUND",
+        `Cannot start a container: image "${image}" not found and could not be pulled`,
+        { cause: error },
+      );
+    }
+  }
+
+  async #hasImage(image: string): Promise<boolean> {
+    try {
+      await this.#docker.getImage(image).inspect();
+      return true;
+    } catch (error) {
+      if (engineErrorOf(error).statusCode === 404) return false;
+      if (isUnreachable(error)) throw unreachable(error);
+      throw error;
+    }
+  }
+
+  async #pull(image: string): Promise<void> {
+    const stream = await this.#docker.pull(image);
+    await new Promise<void>((resolve, reject) => {
+      this.#docker.modem.followProgress(stream, (error: Error | null, events: unknown[]) => {
+        const failed = events?.find((e) => typeof e === "object" && e !== null && "error" in e) as {
+          error?: string;
+        } | undefined;
+        if (error) reject(error);
+        else if (failed?.error) reject(new Error(failed.error));
+        else resolve();
+      });
+    });
+  }
+
+  async run(spec: ContainerSpec): Promise<RunningProcess> {
+    let container: Docker.Container;
+    try {
+      container = await this.#docker.createContainer({
+        name: spec.name,
+        Image: spec.image,
+        Cmd: spec.cmd,
+        Env: spec.env,
+        Tty: spec.tty,
+        OpenStdin: true,
+        StdinOnce: true,
+        AttachStdin: true,
+        AttachStdout: true,
+        AttachStderr: true,
+        Labels: spec.labels,
+        WorkingDir: spec.workdir,
+        User: spec.user,
+        Hostname: spec.hostname,
+        HostConfig: {
+          // docker-init as PID 1 forwards signals and reaps zombies.
+          Init: true,
+          AutoRemove: false,
+          NetworkMode: spec.network,
+          Memory: spec.memory,
+          // Equal to Memory: no swap on top of the memory limit.
+          MemorySwap: spec.memory,
+          NanoCpus: Math.round(spec.cpus * 1e9),
+          PidsLimit: spec.pids > 0 ? spec.pids : null,
+          Binds: spec.mounts.map((m) => `${m.source}:${m.target}${m.readOnly ? ":ro" : ""}`),
+        } as Docker.HostConfig,
+      });
+    } catch (error) {
+      if (isUnreachable(error)) throw unreachable(error);
+      throw new CapsuleError(
+        "CONTAINER_CREATE_FAILED",
+        `Cannot create a container from image "${spec.image}"`,
+        { cause: error },
+      );
+    }
+    try {
+      // Attach before start, or the output of a fast command is lost.
+      const socket = await container.attach({
+        stream: true,
+        stdin: true,
+        stdout: true,
+        stderr: true,
+        hijack: true,
+      }) as unknown as Duplex;
+      try {
+        await container.start();
+      } catch (error) {
+        socket.destroy();
+        throw error;
+      }
+      const process = new DockerProcess(container, socket, spec.tty);
+      if (spec.tty && spec.size) await process.resize(spec.size).catch(() => {});
+      return process;
+    } catch (error) {
+      await this.remove(container.id).catch(() => {});
+      if (isUnreachable(error)) throw unreachable(error);
+      throw new CapsuleError(
+        "CONTAINER_START_FAILED",
+        `Cannot start a container from image "${spec.image}"`,
+        { cause: error },
+      );
+    }
+  }
+
+  async remove(containerId: string): Promise<void> {
+    try {
+      await this.#docker.getContainer(containerId).remove({ force: true, v: true });
+    } catch (error) {
+      const status = engineErrorOf(error).statusCode;
+      // 404: already gone; 409: a removal is already in progress.
+      if (status === 404 || status === 409) return;
+      throw error;
+    }
+  }
+
+  async list(
+    labels: Record<string, string>,
+  ): Promise<{ id: string; labels: Record<string, string> }[]> {
+    const filter = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+    const found = await this.#docker.listContainers({
+      all: true,
+      filters: JSON.stringify({ label: filter }),
+    });
+    return found.map((c: Docker.ContainerInfo) => ({ id: c.Id, labels: c.Labels ?? {} }));
+  }
+}
+
+class DockerProcess implements RunningProcess {
+  readonly containerId: string;
+  readonly output: AsyncIterable<OutputChunk>;
+  readonly #container: Docker.Container;
+  readonly #socket: Duplex;
+  #exit: Promise<ExitResult> | undefined;
+
+  constructor(container: Docker.Container, socket: Duplex, tty: boolean) {
+    this.containerId = container.id;
+    this.#container = container;
+    this.#socket = socket;
+    const source = socket as AsyncIterable<Uint8Array>;
+    this.output = tty ? ttyOutput(source) : demuxDockerStream(source);
+  }
+
+  async writeStdin(data: Uint8Array): Promise<void> {
+    if (this.#socket.writableEnded || this.#socket.destroyed) return;
+    if (!this.#socket.write(data)) await drained(this.#socket);
+  }
+
+  closeStdin(): Promise<void> {
+    if (!this.#socket.writableEnded && !this.#socket.destroyed) this.#socket.end();
+    return Promise.resolve();
+  }
+
+  async resize(size: { cols: number; rows: number }): Promise<void> {
+    await this.#container.resize({ h: size.rows, w: size.cols });
+  }
+
+  async signal(name: string): Promise<void> {
+    await this.#container.kill({ signal: name });
+  }
+
+  wait(): Promise<ExitResult> {
+    this.#exit ??= this.#waitForExit();
+    return this.#exit;
+  }
+
+  async #waitForExit(): Promise<ExitResult> {
+    // Called once the output has ended, so the container has stopped (or is
+    // about to): "not-running" answers at once with its exit code.
+    const result = await this.#container.wait({ condition: "not-running" }) as {
+      StatusCode: number;
+    };
+    let oomKilled = false;
+    if (result.StatusCode === 137) {
+      const info = await this.#container.inspect().catch(() => undefined);
+      oomKilled = info?.State?.OOMKilled === true;
+    }
+    this.#socket.destroy();
+    return { code: result.StatusCode, oomKilled };
+  }
+}
+
+async function* ttyOutput(source: AsyncIterable<Uint8Array>): AsyncGenerator<OutputChunk> {
+  for await (const data of source) yield { stream: "stdout", data };
+}

@@ -1,0 +1,11 @@
+/** Labels that mark a container as capsule's and say whose it is. */
+export const LABELS = {
+  /** Present (value `true`) on every container capsule creates. */
+  managed: "io.capsule.managed",
+  /** The SSH user the container serves. */
+  user: "io.capsule.user",
+  /** The session the container belongs to. */
+  session: "io.capsule.session",
+  /** The SSH connection the session came in on. */
+  connection: "io.capsule.connection",
+} as const;

@@ -1,0 +1,3 @@
+/** Wiring of the layers into a running server. */
+export * from "./start_server.ts";
+export * from "./serve.ts";

@@ -1,0 +1,166 @@
+import type { Config, ContainerConfig } from "../config/types.ts";
+import { CapsuleError, describeError } from "../errors/mod.ts";
+import type { ContainerRuntime, ContainerSpec, RunningProcess } from "../runtime/mod.ts";
+import { LABELS } from "../runtime/mod.ts";
+import { forwardResizes } from "./forward_resizes.ts";
+import type { ExitStatus, SessionContext, SessionHandler } from "./session_context.ts";
+
+/** Options of {@linkcode containerHandler}. */
+export interface ContainerHandlerOptions {
+  /** The container settings for a user (global settings with the user's overrides). */
+  containerFor(username: string): ContainerConfig;
+}
+
+const SIGNAL_NUMBERS: Record<string, number> = {
+  HUP: 1,
+  INT: 2,
+  QUIT: 3,
+  ILL: 4,
+  ABRT: 6,
+  FPE: 8,
+  KILL: 9,
+  SEGV: 11,
+  PIPE: 13,
+  ALRM: 14,
+  TERM: 15,
+  USR1: 10,
+  USR2: 12,
+};
+
+// docker-init (tini) reports a command it cannot run with this line and exit code 127.
+const INIT_EXEC_FAILED = /^\[FATAL tini \(\d+\)\] exec (.*) failed: (.*?)\r?\n?$/;
+
+/** Builds the engine's container spec for a session. */
+export function containerSpec(ctx: SessionContext, container: ContainerConfig): ContainerSpec {
+  const cmd = ctx.request.kind === "exec"
+    ? [container.shell, "-c", ctx.request.command]
+    : [container.shell];
+  const env = Object.entries(ctx.env).map(([k, v]) => `${k}=${v}`);
+  if (ctx.pty) env.push(`TERM=${ctx.pty.term}`);
+  // The operator's settings win over what the client sent.
+  for (const [k, v] of Object.entries(container.env)) env.push(`${k}=${v}`);
+  return {
+    name: `capsule-${ctx.id}`,
+    image: container.image,
+    cmd,
+    env,
+    tty: ctx.pty !== undefined,
+    ...(ctx.pty ? { size: { cols: ctx.pty.cols, rows: ctx.pty.rows } } : {}),
+    labels: {
+      [LABELS.managed]: "true",
+      [LABELS.user]: ctx.identity.username,
+      [LABELS.session]: ctx.id,
+      [LABELS.connection]: ctx.connectionId,
+    },
+    workdir: container.workdir,
+    user: container.user,
+    hostname: container.hostname,
+    memory: container.memory,
+    cpus: container.cpus,
+    pids: container.pids,
+    network: container.network,
+    mounts: container.mounts,
+  };
+}
+
+/**
+ * The innermost session handler: runs the session's shell or command in a
+ * fresh container, pipes stdin and output with backpressure both ways,
+ * forwards resizes and signals, and removes the container whatever happens.
+ */
+export function containerHandler(
+  runtime: ContainerRuntime,
+  options: ContainerHandlerOptions,
+): SessionHandler {
+  return async (ctx) => {
+    const container = options.containerFor(ctx.identity.username);
+    const spec = containerSpec(ctx, container);
+    await runtime.ensureImage(spec.image, { policy: container.pull, signal: ctx.signal });
+    if (ctx.signal.aborted) return { code: 255 };
+    const process = await runtime.run(spec, { signal: ctx.signal });
+    const log = ctx.logger.child({ container: process.containerId.slice(0, 12) });
+    log.info("container.start", { image: spec.image, tty: spec.tty });
+    const removeOnAbort = () => void runtime.remove(process.containerId).catch(() => {});
+    ctx.signal.addEventListener("abort", removeOnAbort, { once: true });
+    try {
+      return await pump(ctx, process, container);
+    } finally {
+      ctx.signal.removeEventListener("abort", removeOnAbort);
+      try {
+        await runtime.remove(process.containerId);
+        log.info("container.remove");
+      } catch (error) {
+        log.error("container.remove_failed", { error: describeError(error) });
+      }
+    }
+  };
+}
+
+async function pump(
+  ctx: SessionContext,
+  process: RunningProcess,
+  container: ContainerConfig,
+): Promise<ExitStatus> {
+  let lastSignal: string | undefined;
+  if (ctx.pty) forwardResizes(ctx, (size) => process.resize(size));
+  ctx.onSignal((name) => {
+    lastSignal = name;
+    process.signal(name).catch((error) =>
+      ctx.logger.warn("session.signal_failed", { signal: name, error: describeError(error) })
+    );
+  });
+
+  const stdinDone = copyStdin(ctx, process);
+  let initFailure: string | undefined;
+  let first = true;
+  let clientGone = false;
+  for await (const chunk of process.output) {
+    if (first) {
+      first = false;
+      const match = INIT_EXEC_FAILED.exec(new TextDecoder().decode(chunk.data));
+      if (match) {
+        initFailure = match[2] ?? "";
+        continue;
+      }
+    }
+    if (clientGone) continue;
+    try {
+      await ctx.io.write(chunk.stream, chunk.data);
+    } catch {
+      // The client closed the channel: drain the output so the process can end.
+      clientGone = true;
+    }
+  }
+  // stdin is not awaited: a client may keep it open after the process ended.
+  void stdinDone;
+  const result = await process.wait();
+  if (initFailure !== undefined && result.code === 127) {
+    throw new CapsuleError(
+      "SHELL_NOT_FOUND",
+      `Cannot start session: shell "${container.shell}" not found in image "${container.image}"`,
+      { cause: new Error(initFailure), exitCode: 127 },
+    );
+  }
+  if (result.oomKilled) {
+    throw new CapsuleError(
+      "OUT_OF_MEMORY",
+      `Session ended: out of memory (limit ${container.memory} bytes)`,
+      { cause: new Error(`exit code ${result.code}, OOMKilled`), exitCode: result.code },
+    );
+  }
+  if (lastSignal !== undefined && result.code === 128 + (SIGNAL_NUMBERS[lastSignal] ?? -999)) {
+    return { signal: lastSignal };
+  }
+  return { code: result.code };
+}
+
+async function copyStdin(ctx: SessionContext, process: RunningProcess): Promise<void> {
+  try {
+    for await (const data of ctx.io.stdin) {
+      await process.writeStdin(data);
+    }
+    await process.closeStdin();
+  } catch (error) {
+    ctx.logger.debug("session.stdin_closed", { error: describeError(error) });
+  }
+}

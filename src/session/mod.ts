@@ -1,0 +1,8 @@
+/** Session logic: the state machine, its handler chain and the container handler. */
+export * from "./session_context.ts";
+export * from "./session.ts";
+export * from "./env_allow_list.ts";
+export * from "./forward_resizes.ts";
+export * from "./container_handler.ts";
+export * from "./middleware/recover_errors.ts";
+export * from "./middleware/log_session.ts";

@@ -1,0 +1,159 @@
+import type { Identity } from "../auth/mod.ts";
+import { describeError } from "../errors/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import type { EnvAllowList } from "./env_allow_list.ts";
+import type {
+  ExitStatus,
+  PtyInfo,
+  SessionContext,
+  SessionHandler,
+  SessionIO,
+  SessionRequest,
+  WindowSize,
+} from "./session_context.ts";
+
+/** The channel-level operations a session needs besides its streams. */
+export interface SessionChannel extends SessionIO {
+  /** Sends `exit-status` or `exit-signal`, then EOF and close. */
+  finish(status: ExitStatus): void;
+}
+
+/** Options of {@linkcode Session}. */
+export interface SessionOptions {
+  id: string;
+  connectionId: string;
+  identity: Identity;
+  logger: Logger;
+  envAllow: EnvAllowList;
+  handler: SessionHandler;
+  /** Most env requests accepted per session. */
+  maxEnv?: number;
+}
+
+type State = "setup" | "running" | "closed";
+
+const MAX_TERM = 64;
+const TERM_PATTERN = /^[A-Za-z0-9._+-]+$/;
+const MAX_DIMENSION = 10_000;
+
+function clampSize(size: WindowSize): WindowSize {
+  const clamp = (n: number) => Math.min(Math.max(Math.trunc(n) || 0, 1), MAX_DIMENSION);
+  return { cols: clamp(size.cols), rows: clamp(size.rows) };
+}
+
+/**
+ * One session channel's state machine: collects `pty-req` and `env` during
+ * set-up, starts the handler once on `shell` or `exec`, forwards
+ * `window-change` and `signal`, and ends with exactly one exit reply.
+ * Requests in the wrong state are refused (the methods return `false`).
+ */
+export class Session {
+  readonly id: string;
+  readonly #options: SessionOptions;
+  readonly #env: Record<string, string> = {};
+  readonly #abort = new AbortController();
+  readonly #resizeListeners: ((size: WindowSize) => void)[] = [];
+  readonly #signalListeners: ((name: string) => void)[] = [];
+  #state: State = "setup";
+  #pty: PtyInfo | undefined;
+  #envCount = 0;
+  #done: Promise<void> = Promise.resolve();
+
+  /** @param options identity, handler and limits of the session */
+  constructor(options: SessionOptions) {
+    this.id = options.id;
+    this.#options = options;
+  }
+
+  /** Resolves when the handler has finished (or at once if it never started). */
+  get done(): Promise<void> {
+    return this.#done;
+  }
+
+  /** Whether a `shell` or `exec` request would be accepted now. */
+  get canStart(): boolean {
+    return this.#state === "setup";
+  }
+
+  /** `pty-req`: accepted once, before the session starts. */
+  pty(info: PtyInfo): boolean {
+    if (this.#state !== "setup" || this.#pty !== undefined) return false;
+    const term = TERM_PATTERN.test(info.term) && info.term.length <= MAX_TERM ? info.term : "xterm";
+    this.#pty = { term, ...clampSize(info) };
+    return true;
+  }
+
+  /** `env`: accepted before start when the allow-list passes the name. */
+  env(name: string, value: string): boolean {
+    if (this.#state !== "setup") return false;
+    if (++this.#envCount > (this.#options.maxEnv ?? 64)) return false;
+    if (!this.#options.envAllow.allows(name, value)) {
+      this.#options.logger.debug("session.env_refused", { name: name.slice(0, 64) });
+      return false;
+    }
+    this.#env[name] = value;
+    return true;
+  }
+
+  /** `window-change`: updates the size; forwarded once running. */
+  windowChange(size: WindowSize): void {
+    if (this.#pty === undefined || this.#state === "closed") return;
+    const clamped = clampSize(size);
+    this.#pty = { ...this.#pty, ...clamped };
+    if (this.#state === "running") {
+      for (const listener of this.#resizeListeners) listener(clamped);
+    }
+  }
+
+  /** `signal`: forwarded to the running process. */
+  signal(name: string): boolean {
+    if (this.#state !== "running" || !/^[A-Z0-9]{1,16}$/.test(name)) return false;
+    for (const listener of this.#signalListeners) listener(name);
+    return true;
+  }
+
+  /**
+   * `shell` or `exec`: starts the handler once. The channel gets exactly one
+   * exit reply when the handler ends, unless the client closed it first.
+   */
+  start(request: SessionRequest, channel: SessionChannel): boolean {
+    if (this.#state !== "setup") return false;
+    this.#state = "running";
+    const ctx: SessionContext = {
+      id: this.id,
+      connectionId: this.#options.connectionId,
+      identity: this.#options.identity,
+      request,
+      pty: this.#pty,
+      env: { ...this.#env },
+      io: channel,
+      logger: this.#options.logger,
+      signal: this.#abort.signal,
+      onResize: (listener) => this.#resizeListeners.push(listener),
+      onSignal: (listener) => this.#signalListeners.push(listener),
+    };
+    this.#done = this.#run(ctx, channel);
+    return true;
+  }
+
+  async #run(ctx: SessionContext, channel: SessionChannel): Promise<void> {
+    let status: ExitStatus;
+    try {
+      status = await this.#options.handler(ctx);
+    } catch (error) {
+      // Handlers are wrapped in error recovery; this is the last guard.
+      this.#options.logger.error("session.unhandled_error", { error: describeError(error) });
+      status = { code: 255 };
+    }
+    if (this.#state !== "closed") {
+      this.#state = "closed";
+      channel.finish(status);
+    }
+  }
+
+  /** The client closed the channel, or the connection dropped: stop the session. */
+  close(): void {
+    this.#state = "closed";
+    this.#abort.abort(new Error("Session channel closed"));
+  }
+}

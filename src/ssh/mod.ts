@@ -1,0 +1,5 @@
+/** The SSH edge: the only place that imports ssh2. */
+export * from "./ssh_server.ts";
+export * from "./host_keys.ts";
+export * from "./channel_io.ts";
+export * from "./algorithms.ts";

@@ -1,0 +1,124 @@
+/**
+ * Starts the real capsule (`deno run main.ts serve`) as a child process on
+ * 127.0.0.1 with a free port and a temporary config, for end-to-end tests.
+ */
+import { stringify } from "yaml";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** A capsule server running as a child process. */
+export interface CapsuleProcess {
+  port: number;
+  dir: string;
+  /** Every log line so far (JSON objects). */
+  logs(): Record<string, unknown>[];
+  /** Sends a signal and waits for the process to exit; returns its exit code. */
+  stop(signal?: Deno.Signal): Promise<number>;
+  /** The child's pid. */
+  pid: number;
+}
+
+/** Options of {@linkcode startCapsule}. */
+export interface StartCapsuleOptions {
+  /** Config merged over the test defaults (users, container, ...). */
+  config?: Record<string, unknown>;
+  env?: Record<string, string>;
+  /** Extra CLI args after `serve`. */
+  args?: string[];
+}
+
+/** Waits for a capsule child to print `server.listening`, returning its port. */
+export async function startCapsule(options: StartCapsuleOptions = {}): Promise<CapsuleProcess> {
+  const dir = await Deno.makeTempDir({ prefix: "capsule-e2e-" });
+  const config = {
+    server: { listen: "127.0.0.1:0", stateDir: `${dir}/state` },
+    log: { level: "debug", format: "json" },
+    ...options.config,
+  };
+  await Deno.writeTextFile(`${dir}/config.yaml`, stringify(config));
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-sys",
+      `${ROOT}main.ts`,
+      "serve",
+      "--config",
+      `${dir}/config.yaml`,
+      ...(options.args ?? []),
+    ],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", ...options.env },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+
+  const lines: Record<string, unknown>[] = [];
+  let resolvePort: (port: number) => void;
+  let rejectPort: (error: Error) => void;
+  const port = new Promise<number>((resolve, reject) => {
+    resolvePort = resolve;
+    rejectPort = reject;
+  });
+  const reading = (async () => {
+    let buffered = "";
+    const raw: string[] = [];
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+      buffered += chunk;
+      let newline;
+      while ((newline = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        raw.push(line);
+        try {
+          const record = JSON.parse(line);
+          lines.push(record);
+          if (record.event === "server.listening") resolvePort(record.port);
+        } catch {
+          // Not JSON: kept in raw for the failure message.
+        }
+      }
+    }
+    rejectPort(new Error(`capsule exited before listening:\n${raw.join("\n")}`));
+  })();
+  const status = child.status;
+  const timer = setTimeout(
+    () => rejectPort(new Error("capsule did not listen within 30 s")),
+    30_000,
+  );
+  try {
+    const bound = await port;
+    return {
+      port: bound,
+      dir,
+      pid: child.pid,
+      logs: () => lines,
+      async stop(signal: Deno.Signal = "SIGTERM") {
+        try {
+          child.kill(signal);
+        } catch {
+          // Already exited.
+        }
+        const { code } = await status;
+        await reading;
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+        return code;
+      },
+    };
+  } catch (error) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already exited.
+    }
+    await status;
+    await reading;
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}

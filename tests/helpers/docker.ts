@@ -1,0 +1,55 @@
+/** Engine-side checks for end-to-end tests, through the Docker CLI. */
+
+async function docker(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command("docker", { args, stdout: "piped", stderr: "piped" }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/**
+ * Throws a loud error when no Docker engine answers: end-to-end tests must
+ * fail, never skip, without one.
+ */
+export async function requireEngine(): Promise<void> {
+  let result;
+  try {
+    result = await docker(["info", "--format", "{{.ServerVersion}}"]);
+  } catch (error) {
+    throw new Error(`The Docker CLI is missing: run scripts/setup.sh (${error})`);
+  }
+  if (result.code !== 0) {
+    throw new Error(
+      `No Docker engine is reachable; end-to-end tests need one (run scripts/setup.sh):\n${result.stderr}`,
+    );
+  }
+}
+
+/** Ids of every container capsule created (running or not). */
+export async function capsuleContainers(): Promise<string[]> {
+  const result = await docker(["ps", "-aq", "--filter", "label=io.capsule.managed=true"]);
+  if (result.code !== 0) throw new Error(`docker ps failed: ${result.stderr}`);
+  return result.stdout.split("\n").filter((l) => l !== "");
+}
+
+/**
+ * Waits until no capsule container is left, failing with the ones that stay.
+ * Removal after a killed client is asynchronous, so this polls for a while.
+ */
+export async function assertNoContainersLeft(timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let left = await capsuleContainers();
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    left = await capsuleContainers();
+  }
+  if (left.length > 0) {
+    throw new Error(`capsule containers left behind: ${left.join(", ")}`);
+  }
+}
+
+/** `docker inspect` of one container as JSON. */
+export async function inspect(id: string): Promise<Record<string, unknown>> {
+  const result = await docker(["inspect", id]);
+  if (result.code !== 0) throw new Error(`docker inspect failed: ${result.stderr}`);
+  return JSON.parse(result.stdout)[0];
+}

@@ -1,0 +1,141 @@
+/** An in-memory ContainerRuntime for unit tests: records calls and injects failures. */
+import type {
+  ContainerRuntime,
+  ContainerSpec,
+  EnsureImageOptions,
+  ExitResult,
+  OutputChunk,
+  RunningProcess,
+} from "../../src/runtime/mod.ts";
+
+/** What a fake process does once started. */
+export interface FakeScript {
+  output?: OutputChunk[];
+  exit?: ExitResult;
+  /** Echo stdin back on stdout until EOF, then exit. */
+  echoStdin?: boolean;
+  /** Keep running until a signal or removal. */
+  untilSignal?: boolean;
+}
+
+/** A call the fake saw. */
+export type FakeCall =
+  | { op: "ensureImage"; image: string; options: EnsureImageOptions }
+  | { op: "run"; spec: ContainerSpec }
+  | { op: "remove"; id: string }
+  | { op: "resize"; id: string; size: { cols: number; rows: number } }
+  | { op: "signal"; id: string; name: string }
+  | { op: "stdin"; id: string; data: string }
+  | { op: "closeStdin"; id: string };
+
+/** A controllable queue of output chunks that ends when closed. */
+class ChunkQueue implements AsyncIterable<OutputChunk> {
+  #items: OutputChunk[] = [];
+  #waiting: (() => void) | undefined;
+  #closed = false;
+  push(chunk: OutputChunk) {
+    this.#items.push(chunk);
+    this.#waiting?.();
+  }
+  close() {
+    this.#closed = true;
+    this.#waiting?.();
+  }
+  async *[Symbol.asyncIterator](): AsyncGenerator<OutputChunk> {
+    while (true) {
+      const item = this.#items.shift();
+      if (item) {
+        yield item;
+        continue;
+      }
+      if (this.#closed) return;
+      await new Promise<void>((r) => (this.#waiting = r));
+      this.#waiting = undefined;
+    }
+  }
+}
+
+/** The fake runtime. Set `script`, `failEnsureImage` or `failRun` before a session. */
+export class FakeRuntime implements ContainerRuntime {
+  calls: FakeCall[] = [];
+  script: FakeScript = { exit: { code: 0, oomKilled: false } };
+  failEnsureImage: Error | undefined;
+  failRun: Error | undefined;
+  live = new Set<string>();
+  #next = 0;
+  #processes = new Map<string, { finish: (code: number) => void }>();
+
+  ping(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  ensureImage(image: string, options: EnsureImageOptions): Promise<void> {
+    this.calls.push({ op: "ensureImage", image, options });
+    return this.failEnsureImage ? Promise.reject(this.failEnsureImage) : Promise.resolve();
+  }
+
+  run(spec: ContainerSpec): Promise<RunningProcess> {
+    this.calls.push({ op: "run", spec });
+    if (this.failRun) return Promise.reject(this.failRun);
+    const id = `fake${++this.#next}`;
+    this.live.add(id);
+    const queue = new ChunkQueue();
+    const script = this.script;
+    let exitResult: ExitResult = script.exit ?? { code: 0, oomKilled: false };
+    let exited!: () => void;
+    const done = new Promise<void>((r) => (exited = r));
+    const finish = (code?: number) => {
+      if (code !== undefined) exitResult = { code, oomKilled: false };
+      queue.close();
+      exited();
+    };
+    this.#processes.set(id, { finish });
+    for (const chunk of script.output ?? []) queue.push(chunk);
+    if (!script.echoStdin && !script.untilSignal) finish();
+    const calls = this.calls;
+    return Promise.resolve({
+      containerId: id,
+      output: queue,
+      writeStdin(data: Uint8Array) {
+        calls.push({ op: "stdin", id, data: new TextDecoder().decode(data) });
+        if (script.echoStdin) queue.push({ stream: "stdout", data });
+        return Promise.resolve();
+      },
+      closeStdin() {
+        calls.push({ op: "closeStdin", id });
+        if (script.echoStdin) finish();
+        return Promise.resolve();
+      },
+      resize(size: { cols: number; rows: number }) {
+        calls.push({ op: "resize", id, size });
+        return Promise.resolve();
+      },
+      signal(name: string) {
+        calls.push({ op: "signal", id, name });
+        const numbers: Record<string, number> = { INT: 2, TERM: 15, KILL: 9, HUP: 1 };
+        if (script.untilSignal) finish(128 + (numbers[name] ?? 0));
+        return Promise.resolve();
+      },
+      async wait() {
+        await done;
+        return exitResult;
+      },
+    });
+  }
+
+  remove(id: string): Promise<void> {
+    this.calls.push({ op: "remove", id });
+    this.live.delete(id);
+    this.#processes.get(id)?.finish(137);
+    return Promise.resolve();
+  }
+
+  list(): Promise<{ id: string; labels: Record<string, string> }[]> {
+    return Promise.resolve([...this.live].map((id) => ({ id, labels: {} })));
+  }
+
+  /** Calls of one kind. */
+  callsOf<K extends FakeCall["op"]>(op: K): Extract<FakeCall, { op: K }>[] {
+    return this.calls.filter((c): c is Extract<FakeCall, { op: K }> => c.op === op);
+  }
+}
