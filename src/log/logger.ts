@@ -38,12 +38,14 @@ export interface LoggerOptions {
  * logger that adds its fields to every event (connection, session, user).
  */
 export class Logger {
+  readonly #levelName: LogLevel;
   readonly #level: number;
   readonly #sink: LogSink;
   readonly #fields: LogFields;
 
   /** Use {@linkcode createLogger}. */
   constructor(level: LogLevel, sink: LogSink, fields: LogFields = {}) {
+    this.#levelName = level;
     this.#level = LEVEL_ORDER[level];
     this.#sink = sink;
     this.#fields = fields;
@@ -132,7 +134,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const text = format === "text" || (format === "auto" && Deno.stderr.isTerminal());
   const render = text ? formatText : formatJson;
   return new Logger(level, (record) => {
-    Deno.stderr.writeSync(encoder.encode(render(record)));
+    const bytes = encoder.encode(render(record));
+    let written = 0;
+    while (written < bytes.length) written += Deno.stderr.writeSync(bytes.subarray(written));
   });
 }
 

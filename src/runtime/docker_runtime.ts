@@ -1,3 +1,4 @@
+// @ts-types="@types/dockerode"
 import Docker from "dockerode";
 import type { Duplex } from "node:stream";
 import { CapsuleError } from "../errors/mod.ts";

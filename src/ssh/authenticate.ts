@@ -1,4 +1,6 @@
+// @ts-types="@types/ssh2"
 import ssh2 from "ssh2";
+// @ts-types="@types/ssh2"
 import type { AuthContext } from "ssh2";
 import type { Authenticator, Identity } from "../auth/mod.ts";
 import { describeError } from "../errors/mod.ts";

@@ -1,3 +1,4 @@
+// @ts-types="@types/ssh2"
 import type { ServerChannel } from "ssh2";
 import type { Readable } from "node:stream";
 import type { SessionChannel } from "../session/mod.ts";

@@ -1,3 +1,4 @@
+// @ts-types="@types/ssh2"
 import ssh2 from "ssh2";
 import { createHash } from "node:crypto";
 import { CapsuleError } from "../errors/mod.ts";

@@ -1,10 +1,12 @@
+// @ts-types="@types/ssh2"
 import ssh2 from "ssh2";
-import type { ClientInfo, Connection, Session as Ssh2Session } from "ssh2";
+// @ts-types="@types/ssh2"
+import type { ClientInfo, Connection, ServerChannel, Session as Ssh2Session } from "ssh2";
 import net from "node:net";
 import type { Authenticator, Identity } from "../auth/mod.ts";
 import { describeError } from "../errors/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import type { Session } from "../session/mod.ts";
+import type { Session, SessionRequest } from "../session/mod.ts";
 import { ALGORITHMS } from "./algorithms.ts";
 import { authenticate } from "./authenticate.ts";
 import { ChannelIO } from "./channel_io.ts";
@@ -141,12 +143,14 @@ export class SshServer {
       }
     });
     client.on("ready", () => {
-      if (!identity) return client.end();
+      if (!identity) {
+        client.end();
+        return;
+      }
       const user = identity;
       const userLogger = logger.child({ user: user.username });
-      client.on("session", (accept, reject) => {
-        const ssh2Session = accept?.() ?? undefined;
-        if (!ssh2Session) return reject?.();
+      client.on("session", (accept) => {
+        const ssh2Session = accept();
         const session = this.#options.openSession({
           connectionId: accepting.connectionId,
           identity: user,
@@ -187,12 +191,12 @@ function wireSession(channel: Ssh2Session, session: Session, onClose: () => void
     reply(session.signal(String(info.name)), accept, reject);
   });
   const start = (
-    request: Parameters<Session["start"]>[0],
-    accept: () => unknown,
+    request: SessionRequest,
+    accept: () => ServerChannel | undefined,
     reject?: () => void,
   ) => {
     if (!session.canStart) return reject?.();
-    const accepted = accept() as Parameters<typeof ChannelIO.prototype.constructor>[0] | undefined;
+    const accepted = accept();
     if (!accepted) return;
     io = new ChannelIO(accepted);
     session.start(request, io);

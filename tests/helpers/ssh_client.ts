@@ -1,5 +1,7 @@
 /** Real SSH clients for end-to-end tests: OpenSSH (`ssh`, `sshpass`) and an ssh2 client. */
+// @ts-types="@types/ssh2"
 import { Client } from "ssh2";
+// @ts-types="@types/ssh2"
 import type { ClientChannel, ConnectConfig, PseudoTtyOptions } from "ssh2";
 
 /** How to log in. */

@@ -1,0 +1,13 @@
+/**
+ * Who an SSH connection authenticated as, and how. Produced only after a
+ * credential was verified: a matching password, or a public key whose
+ * signature the SSH layer checked.
+ */
+export interface Identity {
+  /** The user name the client logged in with. */
+  username: string;
+  /** The method that authenticated it. */
+  method: "password" | "publickey";
+  /** `SHA256:...` fingerprint of the key, for `publickey` logins. */
+  keyFingerprint?: string;
+}

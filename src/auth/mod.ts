@@ -1,0 +1,6 @@
+/** Who may log in: password hashes, authorized keys and the authenticator. */
+export * from "./authenticator.ts";
+export * from "./identity.ts";
+export * from "./password_hash.ts";
+export * from "./public_key.ts";
+export * from "./well_known_passwords.ts";
