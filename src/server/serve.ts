@@ -9,7 +9,8 @@ const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
 /**
  * `capsule serve`: starts the server and runs until SIGINT or SIGTERM, then
  * stops accepting, ends the sessions, removes their containers and returns 0.
- * A second signal exits at once.
+ * Sessions are not drained: the stop is immediate, so a second signal has
+ * nothing to shorten and is only logged.
  *
  * @returns the process exit code
  */
@@ -31,10 +32,10 @@ export async function serve(config: Config): Promise<number> {
   });
   logger.info("server.shutdown", { signal });
   for (const name of STOP_SIGNALS) {
-    Deno.addSignalListener(name, () => {
-      logger.warn("server.shutdown_forced", { signal: name });
-      Deno.exit(1);
-    });
+    Deno.addSignalListener(
+      name,
+      () => logger.info("server.shutdown_in_progress", { signal: name }),
+    );
   }
   await server.close();
   return 0;

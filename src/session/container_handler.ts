@@ -1,8 +1,9 @@
-import type { Config, ContainerConfig } from "../config/types.ts";
+import type { ContainerConfig } from "../config/types.ts";
 import { CapsuleError, describeError } from "../errors/mod.ts";
 import type { ContainerRuntime, ContainerSpec, RunningProcess } from "../runtime/mod.ts";
 import { LABELS } from "../runtime/mod.ts";
 import { forwardResizes } from "./forward_resizes.ts";
+import { InitFailureProbe } from "./_init_failure.ts";
 import type { ExitStatus, SessionContext, SessionHandler } from "./session_context.ts";
 
 /** Options of {@linkcode containerHandler}. */
@@ -26,9 +27,6 @@ const SIGNAL_NUMBERS: Record<string, number> = {
   USR1: 10,
   USR2: 12,
 };
-
-// docker-init (tini) reports a command it cannot run with this line and exit code 127.
-const INIT_EXEC_FAILED = /^\[FATAL tini \(\d+\)\] exec (.*) failed: (.*?)\r?\n?$/;
 
 /** Builds the engine's container spec for a session. */
 export function containerSpec(ctx: SessionContext, container: ContainerConfig): ContainerSpec {
@@ -82,6 +80,8 @@ export function containerHandler(
     log.info("container.start", { image: spec.image, tty: spec.tty });
     const removeOnAbort = () => void runtime.remove(process.containerId).catch(() => {});
     ctx.signal.addEventListener("abort", removeOnAbort, { once: true });
+    // The client may have left while the container was being created.
+    if (ctx.signal.aborted) removeOnAbort();
     try {
       return await pump(ctx, process, container);
     } finally {
@@ -111,18 +111,9 @@ async function pump(
   });
 
   const stdinDone = copyStdin(ctx, process);
-  let initFailure: string | undefined;
-  let first = true;
+  const probe = new InitFailureProbe();
   let clientGone = false;
-  for await (const chunk of process.output) {
-    if (first) {
-      first = false;
-      const match = INIT_EXEC_FAILED.exec(new TextDecoder().decode(chunk.data));
-      if (match) {
-        initFailure = match[2] ?? "";
-        continue;
-      }
-    }
+  for await (const chunk of probe.watch(process.output)) {
     if (clientGone) continue;
     try {
       await ctx.io.write(chunk.stream, chunk.data);
@@ -134,11 +125,11 @@ async function pump(
   // stdin is not awaited: a client may keep it open after the process ended.
   void stdinDone;
   const result = await process.wait();
-  if (initFailure !== undefined && result.code === 127) {
+  if (probe.failure !== undefined && result.code === 127) {
     throw new CapsuleError(
       "SHELL_NOT_FOUND",
       `Cannot start session: shell "${container.shell}" not found in image "${container.image}"`,
-      { cause: new Error(initFailure), exitCode: 127 },
+      { cause: new Error(probe.failure), exitCode: 127 },
     );
   }
   if (result.oomKilled) {

@@ -58,8 +58,8 @@ export async function startCapsule(options: StartCapsuleOptions = {}): Promise<C
   }).spawn();
 
   const lines: Record<string, unknown>[] = [];
-  let resolvePort: (port: number) => void;
-  let rejectPort: (error: Error) => void;
+  let resolvePort!: (port: number) => void;
+  let rejectPort!: (error: Error) => void;
   const port = new Promise<number>((resolve, reject) => {
     resolvePort = resolve;
     rejectPort = reject;

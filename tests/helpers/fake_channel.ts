@@ -31,20 +31,19 @@ export class FakeChannel implements SessionChannel {
   }
 
   get stdin(): AsyncIterable<Uint8Array> {
-    const self = this;
-    return {
-      async *[Symbol.asyncIterator]() {
-        while (true) {
-          const chunk = self.#stdin.shift();
-          if (chunk) {
-            yield chunk;
-            continue;
-          }
-          if (self.#stdinEnded || self.closed) return;
-          await new Promise<void>((r) => (self.#wake = r));
-        }
-      },
-    };
+    return { [Symbol.asyncIterator]: () => this.#readStdin() };
+  }
+
+  async *#readStdin(): AsyncGenerator<Uint8Array> {
+    while (true) {
+      const chunk = this.#stdin.shift();
+      if (chunk) {
+        yield chunk;
+        continue;
+      }
+      if (this.#stdinEnded || this.closed) return;
+      await new Promise<void>((r) => (this.#wake = r));
+    }
   }
 
   write(stream: "stdout" | "stderr", data: Uint8Array): Promise<void> {

@@ -1,0 +1,84 @@
+import { configEnvNames, type ConfigFlags, loadConfig } from "../config/mod.ts";
+import {
+  _CONFIG_FLAG,
+  _CONFIG_FLAG_HELP,
+  _configFile,
+  _HELP_FLAG,
+  _noPositionals,
+} from "./_common_flags.ts";
+import type { Command } from "./command.ts";
+import { parseFlags } from "./parse_flags.ts";
+
+const FLAGS = {
+  ..._CONFIG_FLAG,
+  ..._HELP_FLAG,
+  listen: { type: "string" },
+  "log-level": { type: "string" },
+  "log-format": { type: "string" },
+  "state-dir": { type: "string" },
+  "host-key": { type: "string", multiple: true },
+} as const;
+
+/** `capsule serve`: loads the configuration and runs the server (the default command). */
+export const serveCommand: Command = {
+  name: "serve",
+  summary: "Run the SSH server (the default command)",
+  help: () =>
+    `Usage: capsule serve [flags]
+
+Runs the SSH server until SIGINT or SIGTERM, giving each session a fresh
+container. Settings come from, lowest first: built-in defaults, the config
+file, CAPSULE_* environment variables, flags.
+
+Flags:
+${_CONFIG_FLAG_HELP}
+      --listen ADDR      "host:port" or "[::1]:port" to listen on (server.listen)
+      --log-level LEVEL  debug, info, warn or error (log.level)
+      --log-format FMT   auto, json or text (log.format)
+      --state-dir DIR    Directory for generated state such as host keys (server.stateDir)
+      --host-key FILE    Host private key file; repeat for several (server.hostKeys)
+  -h, --help             Show this help
+
+Environment (CAPSULE_ + option path; lists comma-separated):
+${wrap(configEnvNames().join(", "), "  ", 78)}
+
+Examples:
+  capsule serve --config /etc/capsule/config.yaml
+  CAPSULE_LOG_LEVEL=debug capsule serve -c config.yaml --listen 127.0.0.1:2022
+`,
+  async run(args, context) {
+    const { values, positionals } = parseFlags(args, FLAGS);
+    if (values.help) {
+      context.stdout(this.help());
+      return 0;
+    }
+    _noPositionals(positionals);
+    const flags: ConfigFlags = {
+      listen: values.listen,
+      logLevel: values["log-level"],
+      logFormat: values["log-format"],
+      stateDir: values["state-dir"],
+      hostKeys: values["host-key"],
+    };
+    const config = await loadConfig({
+      file: _configFile(values.config, context.env),
+      env: context.env,
+      cwd: context.cwd,
+      flags,
+    });
+    return await context.serve(config);
+  },
+};
+
+function wrap(text: string, indent: string, width: number): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && indent.length + line.length + 1 + word.length > width) {
+      lines.push(indent + line);
+      line = word;
+    } else line = line === "" ? word : `${line} ${word}`;
+  }
+  if (line !== "") lines.push(indent + line);
+  return lines.join("\n");
+}

@@ -1,0 +1,10 @@
+/** Capsule's configuration: types, defaults, layered loading and validation. */
+export * from "./types.ts";
+export * from "./config_error.ts";
+export * from "./default_config.ts";
+export * from "./load_config.ts";
+export * from "./config_env_names.ts";
+export * from "./resolve_container.ts";
+export * from "./parse_listen.ts";
+export * from "./is_loopback_host.ts";
+export * from "./parse_size.ts";
