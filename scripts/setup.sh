@@ -109,7 +109,10 @@ ensure_test_tools() {
   command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
   command -v sshpass >/dev/null || missing+=(sshpass)
   command -v socat >/dev/null || missing+=(socat)
+  command -v ssh-audit >/dev/null || missing+=(ssh-audit)
+  command -v nc >/dev/null || missing+=(netcat-openbsd)
   /usr/bin/python3 -c 'import paramiko' >/dev/null 2>&1 || missing+=(python3-paramiko)
+  /usr/bin/python3 -c 'import asyncssh' >/dev/null 2>&1 || missing+=(python3-asyncssh)
   if [ "${#missing[@]}" -gt 0 ]; then
     apt_install "${missing[@]}"
   fi

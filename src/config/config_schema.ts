@@ -2,7 +2,9 @@ import { list, record } from "./collection_schema.ts";
 import { mount } from "./mount_schema.ts";
 import { object, type ObjectSchema, partial } from "./object_schema.ts";
 import { parseListen } from "./parse_listen.ts";
+import { parseMaxStartups } from "./parse_max_startups.ts";
 import {
+  boolean,
   hostPath,
   integer,
   nonEmptyString,
@@ -63,6 +65,11 @@ export const containerSchema: ObjectSchema<ContainerConfig> = object<ContainerCo
       /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
         .test(v),
   ),
+  capAdd: list(
+    refine(nonEmptyString(), `a capability name like "CHOWN"`, (v) => /^(CAP_)?[A-Z_]+$/.test(v)),
+  ),
+  noNewPrivileges: boolean(),
+  privileged: boolean(),
 });
 
 /** One user; only `passwordHash` and the key lists say how they may log in. */
@@ -90,6 +97,26 @@ export const configSchema: ObjectSchema<Config> = object<Config>({
     hostKeys: list(hostPath()),
     stateDir: hostPath(),
     banner: string(),
+    loginTimeout: integer({ min: 1, max: 3600 }),
+    maxAuthTries: integer({ min: 1, max: 100 }),
+    maxStartups: refine(
+      string(),
+      `"start:rate:full" like "10:30:100" (start <= full, rate 0-100)`,
+      (v) => parseMaxStartups(v) !== undefined,
+    ),
+    maxStartupsPerSource: integer({ min: 1 }),
+    maxSessions: integer({ min: 1, max: 1000 }),
+    idleTimeout: integer({ min: 0 }),
+    keepaliveInterval: integer({ min: 1 }),
+    keepaliveCountMax: integer({ min: 1 }),
+    penalties: object<Config["server"]["penalties"]>({
+      enabled: boolean(),
+      authFail: integer({ min: 0 }),
+      noAuth: integer({ min: 0 }),
+      loginTimeout: integer({ min: 0 }),
+      min: integer({ min: 0 }),
+      max: integer({ min: 0 }),
+    }),
   }),
   log: object<Config["log"]>({
     level: oneOf(["debug", "info", "warn", "error"]),
@@ -107,6 +134,11 @@ export const configSchema: ObjectSchema<Config> = object<Config>({
   }),
   docker: object<Config["docker"]>({ host: string() }),
   container: containerSchema,
+  unsafe: object<Config["unsafe"]>({
+    privileged: boolean(),
+    hostNamespaces: boolean(),
+    engineSocket: boolean(),
+  }),
   users: record(userSchema, {
     pattern: /^[a-z_][a-z0-9_.-]{0,31}$/i,
     expected: `a user name (a letter or "_", then letters, digits, "_", "." or "-"; at most 32)`,

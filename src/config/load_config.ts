@@ -7,6 +7,7 @@ import { ConfigError, type ConfigIssue } from "./config_error.ts";
 import { CONFIG_FILE_ENV } from "./config_env_names.ts";
 import { configSchema } from "./config_schema.ts";
 import { defaultConfig } from "./default_config.ts";
+import { unsafeSettings } from "./unsafe_settings.ts";
 import type { ConfigPath } from "./schema.ts";
 import type { Config } from "./types.ts";
 
@@ -81,8 +82,11 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
   const result = configSchema.parse(merged, [], { resolvePath });
 
   const issues: ConfigIssue[] = [...fromEnv.issues];
-  if (!result.ok) {
-    const placed = result.issues.map((issue) => {
+  const problems = result.ok
+    ? unsafeSettings(result.value).map((u) => ({ ...u, atKey: false }))
+    : result.issues;
+  if (problems.length > 0) {
+    const placed = problems.map((issue) => {
       const layer = _ownerOf(layers, issue.path);
       const { where, order } = layer.locate(issue.path, issue.atKey === true);
       return {

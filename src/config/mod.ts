@@ -8,3 +8,5 @@ export * from "./resolve_container.ts";
 export * from "./parse_listen.ts";
 export * from "./is_loopback_host.ts";
 export * from "./parse_size.ts";
+export * from "./parse_max_startups.ts";
+export * from "./unsafe_settings.ts";

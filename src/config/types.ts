@@ -39,6 +39,37 @@ export interface ContainerConfig {
   network: string;
   /** Hostname of the container; empty for the engine's default. */
   hostname: string;
+  /** Capabilities added back after all are dropped, e.g. `CHOWN`. */
+  capAdd: string[];
+  /** Forbid gaining privileges through setuid binaries (`no-new-privileges`). */
+  noNewPrivileges: boolean;
+  /** Run privileged: refused unless `unsafe.privileged` is set. */
+  privileged: boolean;
+}
+
+/** Per-source penalties: seconds added per event, refused while above `min`, capped at `max`. */
+export interface PenaltyConfig {
+  enabled: boolean;
+  /** A connection that failed authentication and never succeeded. */
+  authFail: number;
+  /** A connection closed without any authentication attempt. */
+  noAuth: number;
+  /** A connection cut by the login timeout. */
+  loginTimeout: number;
+  /** A source is refused while its penalty exceeds this. */
+  min: number;
+  /** The most a penalty can grow to. */
+  max: number;
+}
+
+/** Settings that weaken isolation; each must be named to be allowed. */
+export interface UnsafeConfig {
+  /** Allow `container.privileged: true`. */
+  privileged: boolean;
+  /** Allow the host's namespaces (`container.network: host`). */
+  hostNamespaces: boolean;
+  /** Allow bind-mounting the container engine's socket. */
+  engineSocket: boolean;
 }
 
 /** A user allowed to log in. */
@@ -64,6 +95,24 @@ export interface Config {
     stateDir: string;
     /** Text shown before authentication; empty for none. */
     banner: string;
+    /** Seconds from accept to successful authentication. */
+    loginTimeout: number;
+    /** Failed authentication attempts before the connection is closed. */
+    maxAuthTries: number;
+    /** `start:rate:full` random early drop of unauthenticated connections, as OpenSSH's MaxStartups. */
+    maxStartups: string;
+    /** Unauthenticated connections one source address may hold. */
+    maxStartupsPerSource: number;
+    /** Session channels open at once per connection. */
+    maxSessions: number;
+    /** Seconds an authenticated connection may stay without a channel; 0 for no limit. */
+    idleTimeout: number;
+    /** Seconds between keepalive probes. */
+    keepaliveInterval: number;
+    /** Unanswered keepalives before the connection is dropped. */
+    keepaliveCountMax: number;
+    /** Per-source penalties, as OpenSSH's PerSourcePenalties (seconds). */
+    penalties: PenaltyConfig;
   };
   log: {
     level: LogLevel;
@@ -85,4 +134,6 @@ export interface Config {
   container: ContainerConfig;
   /** Users by name. */
   users: Record<string, UserConfig>;
+  /** Explicit permission for settings that weaken isolation. */
+  unsafe: UnsafeConfig;
 }

@@ -33,6 +33,12 @@ export interface ContainerSpec {
   /** `none`, `bridge` or a network name. */
   network: string;
   mounts: BindMount[];
+  /** Capabilities added back after all are dropped. */
+  capAdd: string[];
+  /** Set `no-new-privileges`. */
+  noNewPrivileges: boolean;
+  /** Run privileged (the config allows it only when named unsafe). */
+  privileged: boolean;
 }
 
 /** One chunk of a process's output. */

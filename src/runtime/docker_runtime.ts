@@ -175,6 +175,13 @@ export class DockerRuntime implements ContainerRuntime {
           NanoCpus: Math.round(spec.cpus * 1e9),
           PidsLimit: spec.pids > 0 ? spec.pids : null,
           Binds: spec.mounts.map((m) => `${m.source}:${m.target}${m.readOnly ? ":ro" : ""}`),
+          // Locked down by default: no capabilities, no privilege gain, the
+          // engine's default seccomp profile, and no engine log of the session.
+          CapDrop: ["ALL"],
+          CapAdd: spec.capAdd,
+          SecurityOpt: spec.noNewPrivileges ? ["no-new-privileges"] : [],
+          Privileged: spec.privileged,
+          LogConfig: { Type: "none", Config: {} },
         } as Docker.HostConfig,
       });
     } catch (error) {

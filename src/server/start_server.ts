@@ -1,5 +1,5 @@
 import { Authenticator, findWellKnownPasswords } from "../auth/mod.ts";
-import { isLoopbackHost, parseListen, resolveContainer } from "../config/mod.ts";
+import { isLoopbackHost, parseListen, parseMaxStartups, resolveContainer } from "../config/mod.ts";
 import type { Config } from "../config/types.ts";
 import { CapsuleError, describeError } from "../errors/mod.ts";
 import type { Logger } from "../log/mod.ts";
@@ -12,7 +12,7 @@ import {
   recoverErrors,
   Session,
 } from "../session/mod.ts";
-import { loadHostKeys, randomId, SshServer } from "../ssh/mod.ts";
+import { type ConnectionLimits, loadHostKeys, randomId, SshServer } from "../ssh/mod.ts";
 
 /** A started capsule server. */
 export interface RunningServer {
@@ -73,6 +73,7 @@ export async function startServer(
     authenticator,
     logger,
     banner: config.server.banner,
+    limits: connectionLimits(config),
     openSession: (connection) => {
       const id = randomId();
       return new Session({
@@ -94,5 +95,22 @@ export async function startServer(
       await server.close();
       logger.info("server.stopped");
     },
+  };
+}
+
+/** The SSH server's limits from the `server` settings (seconds become milliseconds). */
+export function connectionLimits(config: Config): ConnectionLimits {
+  const server = config.server;
+  return {
+    loginTimeoutMs: server.loginTimeout * 1000,
+    maxAuthTries: server.maxAuthTries,
+    // Validated by the config schema.
+    maxStartups: parseMaxStartups(server.maxStartups)!,
+    maxStartupsPerSource: server.maxStartupsPerSource,
+    maxSessions: server.maxSessions,
+    idleTimeoutMs: server.idleTimeout * 1000,
+    keepaliveIntervalMs: server.keepaliveInterval * 1000,
+    keepaliveCountMax: server.keepaliveCountMax,
+    penalties: server.penalties,
   };
 }

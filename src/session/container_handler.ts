@@ -58,6 +58,9 @@ export function containerSpec(ctx: SessionContext, container: ContainerConfig): 
     pids: container.pids,
     network: container.network,
     mounts: container.mounts,
+    capAdd: container.capAdd,
+    noNewPrivileges: container.noNewPrivileges,
+    privileged: container.privileged,
   };
 }
 

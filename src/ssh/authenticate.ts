@@ -6,6 +6,9 @@ import type { Authenticator, Identity } from "../auth/mod.ts";
 import { describeError } from "../errors/mod.ts";
 import type { Logger } from "../log/mod.ts";
 
+/** User names capsule accepts: what `useradd` accepts, at most 32 characters. */
+const USER_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/i;
+
 /** What to answer one authentication request. */
 export type AuthDecision =
   /** `identity` is absent when only a key query was answered. */
@@ -30,6 +33,7 @@ export async function authenticate(
     logger.info("auth.rejected", { user, method: ctx.method, reason });
     return { accept: false, counts };
   };
+  if (!USER_NAME.test(ctx.username)) return refuse("invalid user name");
   try {
     switch (ctx.method) {
       case "password": {

@@ -3,3 +3,5 @@ export * from "./ssh_server.ts";
 export * from "./host_keys.ts";
 export * from "./channel_io.ts";
 export * from "./algorithms.ts";
+export * from "./admission.ts";
+export * from "./connection_limits.ts";

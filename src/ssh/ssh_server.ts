@@ -1,16 +1,17 @@
 // @ts-types="@types/ssh2"
 import ssh2 from "ssh2";
 // @ts-types="@types/ssh2"
-import type { ClientInfo, Connection, ServerChannel, Session as Ssh2Session } from "ssh2";
+import type { ClientInfo, Connection } from "ssh2";
 import net from "node:net";
 import type { Authenticator, Identity } from "../auth/mod.ts";
 import { describeError } from "../errors/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import type { Session, SessionRequest } from "../session/mod.ts";
+import type { Session } from "../session/mod.ts";
+import { Admission, sourceOf } from "./admission.ts";
 import { ALGORITHMS } from "./algorithms.ts";
-import { authenticate } from "./authenticate.ts";
-import { ChannelIO } from "./channel_io.ts";
+import { type ConnectionLimits, DEFAULT_LIMITS } from "./connection_limits.ts";
 import type { HostKey } from "./host_keys.ts";
+import { type ConnectionState, serveConnection } from "./_connection.ts";
 
 /** What the server knows about a connection when a session opens on it. */
 export interface ConnectionInfo {
@@ -28,8 +29,8 @@ export interface SshServerOptions {
   openSession(connection: ConnectionInfo): Session;
   /** Text sent before authentication; empty for none. */
   banner?: string;
-  /** Failed authentication attempts before the connection is dropped (default 6). */
-  maxAuthTries?: number;
+  /** Pre-authentication and per-connection limits (default {@linkcode DEFAULT_LIMITS}). */
+  limits?: ConnectionLimits;
 }
 
 /** A short random id for connections and sessions. */
@@ -39,25 +40,33 @@ export function randomId(): string {
 
 /**
  * The SSH edge of capsule: the only module that talks to ssh2's server
- * objects. It drives the TCP listener itself, hands each socket to ssh2, and
- * turns ssh2's events into calls on {@linkcode Session}.
+ * objects. It drives the TCP listener itself, so that admission control and
+ * the login deadline apply from a socket's first moment, hands each admitted
+ * socket to ssh2, and turns ssh2's events into calls on {@linkcode Session}.
  */
 export class SshServer {
   readonly #options: SshServerOptions;
+  readonly #limits: ConnectionLimits;
+  readonly #admission: Admission;
   readonly #ssh: ssh2.Server;
   readonly #tcp: net.Server;
   readonly #connections = new Set<Connection>();
+  readonly #sockets = new Set<net.Socket>();
   readonly #sessions = new Set<Session>();
-  /** Connection ids by remote `ip:port`, from accept until ssh2 reports the connection. */
-  readonly #accepted = new Map<string, string>();
+  /** Connections by remote `ip:port`, from accept until ssh2 reports the handshake. */
+  readonly #accepted = new Map<string, ConnectionState>();
 
-  /** @param options keys, authenticator, logger and the session factory */
+  /** @param options keys, authenticator, logger, limits and the session factory */
   constructor(options: SshServerOptions) {
     this.#options = options;
+    this.#limits = options.limits ?? DEFAULT_LIMITS;
+    this.#admission = new Admission(this.#limits);
     this.#ssh = new ssh2.Server({
       hostKeys: options.hostKeys.map((k) => k.privateKey),
       algorithms: ALGORITHMS,
       ident: "capsule",
+      keepaliveInterval: this.#limits.keepaliveIntervalMs,
+      keepaliveCountMax: this.#limits.keepaliveCountMax,
       ...(options.banner ? { banner: options.banner } : {}),
     }, (client, info) => this.#onConnection(client, info));
     this.#tcp = net.createServer((socket) => this.#onSocket(socket));
@@ -83,132 +92,77 @@ export class SshServer {
     const closed = new Promise<void>((resolve) => this.#tcp.close(() => resolve()));
     for (const session of this.#sessions) session.close();
     for (const client of this.#connections) client.end();
+    for (const socket of this.#sockets) socket.destroy();
     await Promise.all([...this.#sessions].map((s) => s.done));
     await closed;
   }
 
   #onSocket(socket: net.Socket): void {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    const connectionId = randomId();
-    this.#accepted.set(remote, connectionId);
-    socket.once("close", () => this.#accepted.delete(remote));
+    const source = sourceOf(socket.remoteAddress ?? "unknown");
+    const refused = this.#admission.admit(source);
+    if (refused) {
+      this.#options.logger.info("connection.refused", { remote, reason: refused });
+      socket.destroy();
+      return;
+    }
+    const id = randomId();
+    const state: ConnectionState = {
+      id,
+      remote,
+      source,
+      logger: this.#options.logger.child({ connection: id }),
+      authenticated: false,
+      failedAuth: false,
+      timedOut: false,
+      onAuthenticated: () => {
+        state.authenticated = true;
+        clearTimeout(deadline);
+        this.#admission.authenticated(source);
+      },
+    };
+    const deadline = setTimeout(() => {
+      state.timedOut = true;
+      state.logger.info("connection.login_timeout", {
+        remote,
+        seconds: this.#limits.loginTimeoutMs / 1000,
+      });
+      socket.destroy();
+    }, this.#limits.loginTimeoutMs);
+    this.#accepted.set(remote, state);
+    this.#sockets.add(socket);
+    socket.once("close", () => {
+      clearTimeout(deadline);
+      this.#accepted.delete(remote);
+      this.#sockets.delete(socket);
+      if (state.authenticated) return;
+      this.#admission.closed(source);
+      const penalty = state.timedOut ? "loginTimeout" : state.failedAuth ? "authFail" : "noAuth";
+      this.#admission.penalize(source, penalty);
+    });
     socket.on("error", () => {}); // reported through the ssh2 connection
     this.#ssh.injectSocket(socket);
   }
 
   #onConnection(client: Connection, info: ClientInfo): void {
-    const remote = `${info.ip}:${info.port}`;
-    const accepting = { connectionId: this.#accepted.get(remote) ?? randomId(), remote };
-    const logger = this.#options.logger.child({ connection: accepting.connectionId });
-    const sessions = new Set<Session>();
-    const track = (session: Session) => {
-      sessions.add(session);
-      this.#sessions.add(session);
-    };
-    const untrack = (session: Session) => {
-      sessions.delete(session);
-      this.#sessions.delete(session);
-    };
-    const maxAuthTries = this.#options.maxAuthTries ?? 6;
-    let identity: Identity | undefined;
-    let failures = 0;
+    const state = this.#accepted.get(`${info.ip}:${info.port}`);
+    if (!state) {
+      client.end();
+      return;
+    }
+    this.#accepted.delete(state.remote);
     this.#connections.add(client);
-    logger.info("connection.open", {
-      remote: accepting.remote,
+    client.once("close", () => this.#connections.delete(client));
+    state.logger.info("connection.open", {
+      remote: state.remote,
       client: info.header.versions.software.slice(0, 64),
     });
-
-    client.on("error", (error) => {
-      logger.warn("connection.error", { error: describeError(error) });
-    });
-    client.on("authentication", async (ctx) => {
-      const decision = await authenticate(ctx, this.#options.authenticator, logger);
-      if (decision.accept) {
-        // Set before accept(): ssh2 emits "ready" from inside accept().
-        if (decision.identity) {
-          identity = decision.identity;
-          logger.info("auth.accepted", {
-            user: identity.username,
-            method: identity.method,
-            ...(identity.keyFingerprint ? { fingerprint: identity.keyFingerprint } : {}),
-          });
-        }
-        ctx.accept();
-        return;
-      }
-      ctx.reject(this.#options.authenticator.methods());
-      if (decision.counts && ++failures >= maxAuthTries) {
-        logger.info("auth.too_many_failures", { failures });
-        client.end();
-      }
-    });
-    client.on("ready", () => {
-      if (!identity) {
-        client.end();
-        return;
-      }
-      const user = identity;
-      const userLogger = logger.child({ user: user.username });
-      client.on("session", (accept) => {
-        const ssh2Session = accept();
-        const session = this.#options.openSession({
-          connectionId: accepting.connectionId,
-          identity: user,
-          logger: userLogger,
-        });
-        track(session);
-        wireSession(ssh2Session, session, () => void session.done.then(() => untrack(session)));
-      });
-    });
-    client.on("close", () => {
-      this.#connections.delete(client);
-      for (const session of sessions) {
-        session.close();
-        void session.done.then(() => untrack(session));
-      }
-      logger.info("connection.close", { user: identity?.username });
+    serveConnection(client, state, {
+      authenticator: this.#options.authenticator,
+      limits: this.#limits,
+      openSession: this.#options.openSession,
+      track: (session) => this.#sessions.add(session),
+      untrack: (session) => this.#sessions.delete(session),
     });
   }
-}
-
-/** Routes one ssh2 session channel's requests to our session state machine. */
-function wireSession(channel: Ssh2Session, session: Session, onClose: () => void): void {
-  let io: ChannelIO | undefined;
-  const reply = (ok: boolean, accept?: () => void, reject?: () => void) =>
-    ok ? accept?.() : reject?.();
-
-  channel.on("pty", (accept, reject, info) => {
-    reply(session.pty({ term: info.term, cols: info.cols, rows: info.rows }), accept, reject);
-  });
-  channel.on("window-change", (accept, _reject, info) => {
-    session.windowChange({ cols: info.cols, rows: info.rows });
-    accept?.();
-  });
-  channel.on("env", (accept, reject, info) => {
-    reply(session.env(String(info.key), String(info.val)), accept, reject);
-  });
-  channel.on("signal", (accept, reject, info) => {
-    reply(session.signal(String(info.name)), accept, reject);
-  });
-  const start = (
-    request: SessionRequest,
-    accept: () => ServerChannel | undefined,
-    reject?: () => void,
-  ) => {
-    if (!session.canStart) return reject?.();
-    const accepted = accept();
-    if (!accepted) return;
-    io = new ChannelIO(accepted);
-    session.start(request, io);
-  };
-  channel.on("shell", (accept, reject) => start({ kind: "shell" }, accept, reject));
-  channel.on(
-    "exec",
-    (accept, reject, info) => start({ kind: "exec", command: info.command }, accept, reject),
-  );
-  channel.on("close", () => {
-    io?.closed();
-    session.close();
-    onClose();
-  });
 }

@@ -47,6 +47,8 @@ Deno.test("end to end: sessions in fresh containers", async (t) => {
   const passwordHash = await hashPassword("s3cret");
   const capsule = await startCapsule({
     config: {
+      // Wrong-password cases below must not lock the test's own address out.
+      server: { penalties: { enabled: false } },
       users: {
         demo: { passwordHash },
         alice: { authorizedKeys: [alice.pub] },

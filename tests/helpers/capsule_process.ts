@@ -27,14 +27,26 @@ export interface StartCapsuleOptions {
   args?: string[];
 }
 
+type Tree = Record<string, unknown>;
+const isTree = (v: unknown): v is Tree => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Merges `over` into `base` key by key; arrays and values replace. */
+export function deepMerge(base: Tree, over: Tree): Tree {
+  const out: Tree = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = out[key];
+    out[key] = isTree(current) && isTree(value) ? deepMerge(current, value) : value;
+  }
+  return out;
+}
+
 /** Waits for a capsule child to print `server.listening`, returning its port. */
 export async function startCapsule(options: StartCapsuleOptions = {}): Promise<CapsuleProcess> {
   const dir = await Deno.makeTempDir({ prefix: "capsule-e2e-" });
-  const config = {
+  const config = deepMerge({
     server: { listen: "127.0.0.1:0", stateDir: `${dir}/state` },
     log: { level: "debug", format: "json" },
-    ...options.config,
-  };
+  }, options.config ?? {});
   await Deno.writeTextFile(`${dir}/config.yaml`, stringify(config));
   const child = new Deno.Command(Deno.execPath(), {
     args: [

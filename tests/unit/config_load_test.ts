@@ -280,3 +280,42 @@ Deno.test("loadConfig() fills in a user's defaults", async () => {
     });
   });
 });
+
+Deno.test("loadConfig() refuses isolation-weakening settings unless named unsafe", async (t) => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const cases: [string, string, RegExp][] = [
+      [
+        "privileged",
+        "container:\n  privileged: true\n",
+        /"container\.privileged" is refused.*unsafe\.privileged/,
+      ],
+      [
+        "host network for a user",
+        "users:\n  bob:\n    container:\n      network: host\n",
+        /"users\.bob\.container\.network" is refused.*unsafe\.hostNamespaces/,
+      ],
+      [
+        "the engine socket",
+        'container:\n  mounts: ["/var/run/docker.sock:/var/run/docker.sock"]\n',
+        /:2:\d+: "container\.mounts\[0\]\.source" is refused.*unsafe\.engineSocket/,
+      ],
+    ];
+    for (const [name, yaml, message] of cases) {
+      await t.step(name, async () => {
+        const file = `${dir}/${name.replaceAll(" ", "_")}.yaml`;
+        await Deno.writeTextFile(file, yaml);
+        await assert.rejects(() => loadConfig({ file, env: {} }), message);
+        const flag = name === "privileged"
+          ? "privileged"
+          : name === "the engine socket"
+          ? "engineSocket"
+          : "hostNamespaces";
+        await Deno.writeTextFile(file, `${yaml}unsafe:\n  ${flag}: true\n`);
+        await loadConfig({ file, env: {} });
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -25,6 +25,9 @@ const CONTAINER: ContainerConfig = {
   pids: 0,
   network: "none",
   hostname: "capsule",
+  capAdd: [],
+  noNewPrivileges: true,
+  privileged: false,
 };
 
 const enc = (text: string) => new TextEncoder().encode(text);

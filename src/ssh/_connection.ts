@@ -1,0 +1,116 @@
+// @ts-types="@types/ssh2"
+import type { Connection } from "ssh2";
+import type { Authenticator, Identity } from "../auth/mod.ts";
+import { describeError } from "../errors/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import type { Session } from "../session/mod.ts";
+import { authenticate } from "./authenticate.ts";
+import type { ConnectionLimits } from "./connection_limits.ts";
+import { wireSession } from "./_wire_session.ts";
+
+/** What is known of a connection from accept on. */
+export interface ConnectionState {
+  id: string;
+  remote: string;
+  source: string;
+  logger: Logger;
+  authenticated: boolean;
+  /** Any authentication attempt other than `none` and key queries. */
+  failedAuth: boolean;
+  timedOut: boolean;
+  /** Called once when the connection authenticates. */
+  onAuthenticated(): void;
+}
+
+/** What a connection needs from the server. */
+export interface ConnectionDeps {
+  authenticator: Authenticator;
+  limits: ConnectionLimits;
+  openSession(info: { connectionId: string; identity: Identity; logger: Logger }): Session;
+  track(session: Session): void;
+  untrack(session: Session): void;
+}
+
+/**
+ * Serves one ssh2 connection: authentication with an attempt limit, then
+ * session channels up to the per-connection cap, and an idle timeout while no
+ * channel is open.
+ */
+export function serveConnection(client: Connection, state: ConnectionState, deps: ConnectionDeps) {
+  const { logger, id } = state;
+  const sessions = new Set<Session>();
+  let identity: Identity | undefined;
+  let failures = 0;
+  let idleTimer: ReturnType<typeof setTimeout> | undefined;
+
+  const armIdle = () => {
+    clearTimeout(idleTimer);
+    if (deps.limits.idleTimeoutMs <= 0 || sessions.size > 0) return;
+    idleTimer = setTimeout(() => {
+      logger.info("connection.idle_timeout", { seconds: deps.limits.idleTimeoutMs / 1000 });
+      client.end();
+    }, deps.limits.idleTimeoutMs);
+  };
+
+  client.on("error", (error) => {
+    logger.warn("connection.error", { error: describeError(error) });
+  });
+  client.on("authentication", async (ctx) => {
+    const decision = await authenticate(ctx, deps.authenticator, logger);
+    if (decision.accept) {
+      // Set before accept(): ssh2 emits "ready" from inside accept().
+      if (decision.identity) {
+        identity = decision.identity;
+        logger.info("auth.accepted", {
+          user: identity.username,
+          method: identity.method,
+          ...(identity.keyFingerprint ? { fingerprint: identity.keyFingerprint } : {}),
+        });
+      }
+      ctx.accept();
+      return;
+    }
+    if (decision.counts) state.failedAuth = true;
+    ctx.reject(deps.authenticator.methods());
+    if (decision.counts && ++failures >= deps.limits.maxAuthTries) {
+      logger.info("auth.too_many_failures", { failures });
+      client.end();
+    }
+  });
+  client.on("ready", () => {
+    if (!identity) {
+      client.end();
+      return;
+    }
+    state.onAuthenticated();
+    const user = identity;
+    const userLogger = logger.child({ user: user.username });
+    armIdle();
+    client.on("session", (accept, reject) => {
+      if (sessions.size >= deps.limits.maxSessions) {
+        userLogger.info("session.refused", { reason: "too many sessions", open: sessions.size });
+        reject();
+        return;
+      }
+      const session = deps.openSession({ connectionId: id, identity: user, logger: userLogger });
+      sessions.add(session);
+      deps.track(session);
+      armIdle();
+      wireSession(accept(), session, () => {
+        void session.done.then(() => {
+          sessions.delete(session);
+          deps.untrack(session);
+          armIdle();
+        });
+      });
+    });
+  });
+  client.on("close", () => {
+    clearTimeout(idleTimer);
+    for (const session of sessions) {
+      session.close();
+      void session.done.then(() => deps.untrack(session));
+    }
+    logger.info("connection.close", { user: identity?.username });
+  });
+}

@@ -1,0 +1,46 @@
+// @ts-types="@types/ssh2"
+import type { ServerChannel, Session as Ssh2Session } from "ssh2";
+import type { Session, SessionRequest } from "../session/mod.ts";
+import { ChannelIO } from "./channel_io.ts";
+
+/** Routes one ssh2 session channel's requests to our session state machine. */
+export function wireSession(channel: Ssh2Session, session: Session, onClose: () => void): void {
+  let io: ChannelIO | undefined;
+  const reply = (ok: boolean, accept?: () => void, reject?: () => void) =>
+    ok ? accept?.() : reject?.();
+
+  channel.on("pty", (accept, reject, info) => {
+    reply(session.pty({ term: info.term, cols: info.cols, rows: info.rows }), accept, reject);
+  });
+  channel.on("window-change", (accept, _reject, info) => {
+    session.windowChange({ cols: info.cols, rows: info.rows });
+    accept?.();
+  });
+  channel.on("env", (accept, reject, info) => {
+    reply(session.env(String(info.key), String(info.val)), accept, reject);
+  });
+  channel.on("signal", (accept, reject, info) => {
+    reply(session.signal(String(info.name)), accept, reject);
+  });
+  const start = (
+    request: SessionRequest,
+    accept: () => ServerChannel | undefined,
+    reject?: () => void,
+  ) => {
+    if (!session.canStart) return reject?.();
+    const accepted = accept();
+    if (!accepted) return;
+    io = new ChannelIO(accepted);
+    session.start(request, io);
+  };
+  channel.on("shell", (accept, reject) => start({ kind: "shell" }, accept, reject));
+  channel.on(
+    "exec",
+    (accept, reject, info) => start({ kind: "exec", command: info.command }, accept, reject),
+  );
+  channel.on("close", () => {
+    io?.closed();
+    session.close();
+    onClose();
+  });
+}
