@@ -1,5 +1,11 @@
 import type { Config } from "../config/mod.ts";
 
+/** What `serve` gets besides the config. */
+export interface ServeOptions {
+  /** Loads the configuration again from the same file, environment and flags (for SIGHUP). */
+  reload(): Promise<Config>;
+}
+
 /** Writes text as is (no newline added). */
 export type TextWriter = (text: string) => void;
 
@@ -29,7 +35,7 @@ export interface GeneratedKeyPair {
  */
 export interface CliDeps {
   /** Runs the server with a validated config until it stops; returns the exit code. */
-  serve(config: Config): Promise<number>;
+  serve(config: Config, options: ServeOptions): Promise<number>;
   /** Makes a host key pair. */
   generateHostKey(type: "ed25519" | "rsa", bits?: number): GeneratedKeyPair;
   /** Hashes a password for `users.<name>.passwordHash`. */

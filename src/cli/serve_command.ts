@@ -26,8 +26,9 @@ export const serveCommand: Command = {
   help: () =>
     `Usage: capsule serve [flags]
 
-Runs the SSH server until SIGINT or SIGTERM, giving each session a fresh
-container. Settings come from, lowest first: built-in defaults, the config
+Runs the SSH server, giving each session a fresh container. SIGTERM or
+SIGINT stops it gracefully (a second one stops it at once, still removing
+every container); SIGHUP reloads users and keys from the config. Settings come from, lowest first: built-in defaults, the config
 file, CAPSULE_* environment variables, flags.
 
 Flags:
@@ -60,13 +61,14 @@ Examples:
       stateDir: values["state-dir"],
       hostKeys: values["host-key"],
     };
-    const config = await loadConfig({
-      file: _configFile(values.config, context.env),
-      env: context.env,
-      cwd: context.cwd,
-      flags,
-    });
-    return await context.serve(config);
+    const load = () =>
+      loadConfig({
+        file: _configFile(values.config, context.env),
+        env: context.env,
+        cwd: context.cwd,
+        flags,
+      });
+    return await context.serve(await load(), { reload: load });
   },
 };
 

@@ -70,6 +70,8 @@ export const containerSchema: ObjectSchema<ContainerConfig> = object<ContainerCo
   ),
   noNewPrivileges: boolean(),
   privileged: boolean(),
+  idleTimeout: integer({ min: 0 }),
+  maxSessionTime: integer({ min: 0 }),
 });
 
 /** One user; only `passwordHash` and the key lists say how they may log in. */
@@ -117,6 +119,13 @@ export const configSchema: ObjectSchema<Config> = object<Config>({
       min: integer({ min: 0 }),
       max: integer({ min: 0 }),
     }),
+    instance: refine(
+      string(),
+      `"" or a name of letters, digits, ".", "_", "-", ":" (at most 64)`,
+      (v) => /^[A-Za-z0-9._:-]{0,64}$/.test(v),
+    ),
+    drainTimeout: integer({ min: 0 }),
+    sweepInterval: integer({ min: 1 }),
   }),
   log: object<Config["log"]>({
     level: oneOf(["debug", "info", "warn", "error"]),

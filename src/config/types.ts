@@ -45,6 +45,10 @@ export interface ContainerConfig {
   noNewPrivileges: boolean;
   /** Run privileged: refused unless `unsafe.privileged` is set. */
   privileged: boolean;
+  /** Seconds without input or output before a session is ended; 0 for no limit. */
+  idleTimeout: number;
+  /** Seconds a session may last; 0 for no limit. */
+  maxSessionTime: number;
 }
 
 /** Per-source penalties: seconds added per event, refused while above `min`, capped at `max`. */
@@ -113,6 +117,15 @@ export interface Config {
     keepaliveCountMax: number;
     /** Per-source penalties, as OpenSSH's PerSourcePenalties (seconds). */
     penalties: PenaltyConfig;
+    /**
+     * Name of this server's containers on the engine; empty to use `listen`.
+     * Servers sharing an engine must differ: each removes only its own orphans.
+     */
+    instance: string;
+    /** Seconds sessions may run on after SIGTERM before they are closed. */
+    drainTimeout: number;
+    /** Seconds between sweeps for containers no live session owns. */
+    sweepInterval: number;
   };
   log: {
     level: LogLevel;

@@ -77,6 +77,14 @@ export interface RunningProcess {
   wait(): Promise<ExitResult>;
 }
 
+/** A container as {@linkcode ContainerRuntime.list} reports it. */
+export interface ContainerSummary {
+  id: string;
+  labels: Record<string, string>;
+  /** Creation time, milliseconds since the epoch. */
+  createdMs: number;
+}
+
 /** Options of {@linkcode ContainerRuntime.ensureImage}. */
 export interface EnsureImageOptions {
   policy: PullPolicy;
@@ -100,5 +108,5 @@ export interface ContainerRuntime {
   /** Force-removes a container; a container that is already gone is not an error. */
   remove(containerId: string): Promise<void>;
   /** Lists containers (running or not) that carry all of these labels. */
-  list(labels: Record<string, string>): Promise<{ id: string; labels: Record<string, string> }[]>;
+  list(labels: Record<string, string>): Promise<ContainerSummary[]>;
 }

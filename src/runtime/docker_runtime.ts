@@ -5,6 +5,7 @@ import { CapsuleError } from "../errors/mod.ts";
 import type {
   ContainerRuntime,
   ContainerSpec,
+  ContainerSummary,
   EnsureImageOptions,
   ExitResult,
   OutputChunk,
@@ -232,15 +233,17 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  async list(
-    labels: Record<string, string>,
-  ): Promise<{ id: string; labels: Record<string, string> }[]> {
+  async list(labels: Record<string, string>): Promise<ContainerSummary[]> {
     const filter = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
     const found = await this.#docker.listContainers({
       all: true,
       filters: JSON.stringify({ label: filter }),
     });
-    return found.map((c: Docker.ContainerInfo) => ({ id: c.Id, labels: c.Labels ?? {} }));
+    return found.map((c: Docker.ContainerInfo) => ({
+      id: c.Id,
+      labels: c.Labels ?? {},
+      createdMs: c.Created * 1000,
+    }));
   }
 }
 

@@ -8,4 +8,6 @@ export const LABELS = {
   session: "io.capsule.session",
   /** The SSH connection the session came in on. */
   connection: "io.capsule.connection",
+  /** The capsule server that owns the container (`server.instance`). */
+  instance: "io.capsule.instance",
 } as const;

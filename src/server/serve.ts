@@ -1,3 +1,4 @@
+import type { ServeOptions } from "../cli/mod.ts";
 import type { Config } from "../config/types.ts";
 import { CapsuleError, describeError } from "../errors/mod.ts";
 import { createLogger } from "../log/mod.ts";
@@ -7,14 +8,15 @@ import { startServer } from "./start_server.ts";
 const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
 
 /**
- * `capsule serve`: starts the server and runs until SIGINT or SIGTERM, then
- * stops accepting, ends the sessions, removes their containers and returns 0.
- * Sessions are not drained: the stop is immediate, so a second signal has
- * nothing to shorten and is only logged.
+ * `capsule serve`: starts the server and runs until SIGINT or SIGTERM. Then
+ * it stops accepting, tells users, lets sessions finish for
+ * `server.drainTimeout` seconds (a second signal cuts that short), closes the
+ * rest, removes every container and returns 0. SIGHUP reloads users, keys and
+ * container settings without dropping live sessions.
  *
  * @returns the process exit code
  */
-export async function serve(config: Config): Promise<number> {
+export async function serve(config: Config, options?: ServeOptions): Promise<number> {
   const logger = createLogger({ level: config.log.level, format: config.log.format });
   let server;
   try {
@@ -27,16 +29,32 @@ export async function serve(config: Config): Promise<number> {
     return 1;
   }
 
-  const signal = await new Promise<string>((resolve) => {
-    for (const name of STOP_SIGNALS) Deno.addSignalListener(name, () => resolve(name));
-  });
-  logger.info("server.shutdown", { signal });
-  for (const name of STOP_SIGNALS) {
-    Deno.addSignalListener(
-      name,
-      () => logger.info("server.shutdown_in_progress", { signal: name }),
+  const running = server;
+  const onHangup = () => {
+    if (!options) return;
+    options.reload().then(
+      (next) => running.reload(next),
+      (error) => logger.error("config.reload_failed", { error: describeError(error) }),
     );
-  }
-  await server.close();
+  };
+  Deno.addSignalListener("SIGHUP", onHangup);
+
+  const now = new AbortController();
+  let stopping = false;
+  const signal = await new Promise<string>((resolve) => {
+    for (const name of STOP_SIGNALS) {
+      Deno.addSignalListener(name, () => {
+        if (now.signal.aborted) return;
+        if (stopping) {
+          logger.info("server.shutdown_now", { signal: name });
+          now.abort();
+        } else resolve(name);
+      });
+    }
+  });
+  stopping = true;
+  logger.info("server.shutdown", { signal });
+  await running.shutdown({ drainMs: config.server.drainTimeout * 1000, now: now.signal });
+  Deno.removeSignalListener("SIGHUP", onHangup);
   return 0;
 }

@@ -2,6 +2,7 @@ import { Authenticator, findWellKnownPasswords } from "../auth/mod.ts";
 import { isLoopbackHost, parseListen, parseMaxStartups, resolveContainer } from "../config/mod.ts";
 import type { Config } from "../config/types.ts";
 import { CapsuleError, describeError } from "../errors/mod.ts";
+import { OrphanSweeper, trackLiveSessions } from "../lifecycle/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { ContainerRuntime } from "../runtime/mod.ts";
 import {
@@ -13,13 +14,19 @@ import {
   Session,
 } from "../session/mod.ts";
 import { type ConnectionLimits, loadHostKeys, randomId, SshServer } from "../ssh/mod.ts";
+import { reportReload } from "./report_reload.ts";
 
 /** A started capsule server. */
 export interface RunningServer {
   /** The address actually bound (the port is real even when 0 was asked). */
   readonly address: { host: string; port: number };
-  /** Stops accepting, ends every session and waits until their containers are removed. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting, tells every user, lets sessions run on for `drainMs`
+   * (or until `now` aborts), then ends the rest and removes every container.
+   */
+  shutdown(options: { drainMs: number; now?: AbortSignal }): Promise<void>;
+  /** Takes users, keys and container settings from a reloaded config; live sessions carry on. */
+  reload(config: Config): void;
 }
 
 /** Options of {@linkcode startServer}. */
@@ -28,10 +35,15 @@ export interface StartServerOptions {
   runtime: ContainerRuntime;
 }
 
+/** The instance label of a config: `server.instance`, or the listen address. */
+export function instanceOf(config: Config): string {
+  return config.server.instance !== "" ? config.server.instance : config.server.listen;
+}
+
 /**
  * Builds capsule's layers in dependency order and starts listening:
  * host keys, authenticator, session handler chain (first listed = outermost),
- * then the SSH server.
+ * the SSH server, and the sweep for orphaned containers.
  *
  * @throws {CapsuleError} when a host key cannot be used or a well-known
  *   password is configured on a non-loopback address
@@ -41,18 +53,7 @@ export async function startServer(
   options: StartServerOptions,
 ): Promise<RunningServer> {
   const { logger, runtime } = options;
-  const listen = parseListen(config.server.listen);
-  if (!isLoopbackHost(listen.host)) {
-    const weak = await findWellKnownPasswords(config);
-    if (weak.length > 0) {
-      throw new CapsuleError(
-        "WEAK_PASSWORD_ON_PUBLIC_ADDRESS",
-        `Refusing to listen on "${config.server.listen}": user ${
-          weak.map((u) => `"${u}"`).join(", ")
-        } has a well-known password; change it ("capsule hash-password") or listen on 127.0.0.1`,
-      );
-    }
-  }
+  await refuseWeakPasswords(config);
   runtime.ping().catch((error) => {
     logger.warn("engine.unreachable", { error: describeError(error) });
   });
@@ -62,11 +63,27 @@ export async function startServer(
     stateDir: config.server.stateDir,
     logger,
   });
+  let current = config;
+  const instance = instanceOf(config);
+  const live = new Set<string>();
+  const sweeper = new OrphanSweeper(runtime, {
+    instance,
+    isLive: (session) => live.has(session),
+    logger,
+    intervalMs: config.server.sweepInterval * 1000,
+  });
+  // Nothing is live yet: whatever this instance left behind goes.
+  await sweeper.sweep();
+  sweeper.start();
+
   const authenticator = new Authenticator(config, { logger });
   const envAllow = new EnvAllowList(config.session.envAllow);
   const handler = composeSession(
-    [logSession(), recoverErrors()],
-    containerHandler(runtime, { containerFor: (user) => resolveContainer(config, user) }),
+    [logSession(), recoverErrors(), trackLiveSessions(live)],
+    containerHandler(runtime, {
+      instance,
+      containerFor: (user) => resolveContainer(current, user),
+    }),
   );
   const server = new SshServer({
     hostKeys,
@@ -86,16 +103,67 @@ export async function startServer(
       });
     },
   });
+  const listen = parseListen(config.server.listen);
   const address = await server.listen(listen.host, listen.port);
-  logger.info("server.listening", { host: address.host, port: address.port });
+  logger.info("server.listening", { host: address.host, port: address.port, instance });
 
   return {
     address,
-    async close() {
+    async shutdown({ drainMs, now }) {
+      await server.stopAccepting();
+      await sweeper.stop();
+      const open = server.sessions;
+      logger.info("server.draining", { sessions: open.length, drain_ms: drainMs });
+      for (const session of open) {
+        session.notice(
+          `the server is shutting down; this session will be closed in ${
+            Math.round(drainMs / 1000)
+          } s`,
+        );
+      }
+      await drain(open, drainMs, now);
       await server.close();
+      await sweeper.sweep();
       logger.info("server.stopped");
     },
+    reload(next) {
+      reportReload(current, next, logger);
+      current = next;
+      authenticator.update(next);
+    },
   };
+}
+
+async function refuseWeakPasswords(config: Config): Promise<void> {
+  if (isLoopbackHost(parseListen(config.server.listen).host)) return;
+  const weak = await findWellKnownPasswords(config);
+  if (weak.length === 0) return;
+  throw new CapsuleError(
+    "WEAK_PASSWORD_ON_PUBLIC_ADDRESS",
+    `Refusing to listen on "${config.server.listen}": user ${
+      weak.map((u) => `"${u}"`).join(", ")
+    } has a well-known password; change it ("capsule hash-password") or listen on 127.0.0.1`,
+  );
+}
+
+/** Waits until every session is done, `ms` passed, or `now` aborted. */
+async function drain(sessions: readonly Session[], ms: number, now?: AbortSignal): Promise<void> {
+  if (sessions.length === 0 || now?.aborted) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    await Promise.race([
+      Promise.all(sessions.map((s) => s.done)),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, ms);
+        onAbort = resolve;
+        now?.addEventListener("abort", onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) now?.removeEventListener("abort", onAbort);
+  }
 }
 
 /** The SSH server's limits from the `server` settings (seconds become milliseconds). */

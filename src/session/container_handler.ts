@@ -4,10 +4,14 @@ import type { ContainerRuntime, ContainerSpec, RunningProcess } from "../runtime
 import { LABELS } from "../runtime/mod.ts";
 import { forwardResizes } from "./forward_resizes.ts";
 import { InitFailureProbe } from "./_init_failure.ts";
+import { SessionClock } from "./session_clock.ts";
+import { tellUser } from "./tell_user.ts";
 import type { ExitStatus, SessionContext, SessionHandler } from "./session_context.ts";
 
 /** Options of {@linkcode containerHandler}. */
 export interface ContainerHandlerOptions {
+  /** Value of the instance label: which server owns the containers. */
+  instance: string;
   /** The container settings for a user (global settings with the user's overrides). */
   containerFor(username: string): ContainerConfig;
 }
@@ -29,7 +33,11 @@ const SIGNAL_NUMBERS: Record<string, number> = {
 };
 
 /** Builds the engine's container spec for a session. */
-export function containerSpec(ctx: SessionContext, container: ContainerConfig): ContainerSpec {
+export function containerSpec(
+  ctx: SessionContext,
+  container: ContainerConfig,
+  instance: string,
+): ContainerSpec {
   const cmd = ctx.request.kind === "exec"
     ? [container.shell, "-c", ctx.request.command]
     : [container.shell];
@@ -49,6 +57,7 @@ export function containerSpec(ctx: SessionContext, container: ContainerConfig): 
       [LABELS.user]: ctx.identity.username,
       [LABELS.session]: ctx.id,
       [LABELS.connection]: ctx.connectionId,
+      [LABELS.instance]: instance,
     },
     workdir: container.workdir,
     user: container.user,
@@ -75,7 +84,7 @@ export function containerHandler(
 ): SessionHandler {
   return async (ctx) => {
     const container = options.containerFor(ctx.identity.username);
-    const spec = containerSpec(ctx, container);
+    const spec = containerSpec(ctx, container, options.instance);
     await runtime.ensureImage(spec.image, { policy: container.pull, signal: ctx.signal });
     if (ctx.signal.aborted) return { code: 255 };
     const process = await runtime.run(spec, { signal: ctx.signal });
@@ -86,7 +95,7 @@ export function containerHandler(
     // The client may have left while the container was being created.
     if (ctx.signal.aborted) removeOnAbort();
     try {
-      return await pump(ctx, process, container);
+      return await pump(ctx, process, container, removeOnAbort);
     } finally {
       ctx.signal.removeEventListener("abort", removeOnAbort);
       try {
@@ -99,10 +108,36 @@ export function containerHandler(
   };
 }
 
+/** Exit status of a session ended by a timeout, as timeout(1) uses. */
+const TIMED_OUT = 124;
+
 async function pump(
   ctx: SessionContext,
   process: RunningProcess,
   container: ContainerConfig,
+  stop: () => void,
+): Promise<ExitStatus> {
+  const clock = new SessionClock({
+    idleMs: container.idleTimeout * 1000,
+    maxMs: container.maxSessionTime * 1000,
+    warn: (message) => void tellUser(ctx, message),
+    expire: (reason) => {
+      ctx.logger.info("session.timeout", { reason });
+      stop();
+    },
+  });
+  try {
+    return await pumpStreams(ctx, process, container, clock);
+  } finally {
+    clock.stop();
+  }
+}
+
+async function pumpStreams(
+  ctx: SessionContext,
+  process: RunningProcess,
+  container: ContainerConfig,
+  clock: SessionClock,
 ): Promise<ExitStatus> {
   let lastSignal: string | undefined;
   if (ctx.pty) forwardResizes(ctx, (size) => process.resize(size));
@@ -113,11 +148,12 @@ async function pump(
     );
   });
 
-  const stdinDone = copyStdin(ctx, process);
+  const stdinDone = copyStdin(ctx, process, clock);
   const probe = new InitFailureProbe();
   let clientGone = false;
   for await (const chunk of probe.watch(process.output)) {
     if (clientGone) continue;
+    clock.touch();
     try {
       await ctx.io.write(chunk.stream, chunk.data);
     } catch {
@@ -128,6 +164,10 @@ async function pump(
   // stdin is not awaited: a client may keep it open after the process ended.
   void stdinDone;
   const result = await process.wait();
+  if (clock.expired !== undefined) {
+    await tellUser(ctx, clock.expired);
+    return { code: TIMED_OUT };
+  }
   if (probe.failure !== undefined && result.code === 127) {
     throw new CapsuleError(
       "SHELL_NOT_FOUND",
@@ -148,9 +188,14 @@ async function pump(
   return { code: result.code };
 }
 
-async function copyStdin(ctx: SessionContext, process: RunningProcess): Promise<void> {
+async function copyStdin(
+  ctx: SessionContext,
+  process: RunningProcess,
+  clock: SessionClock,
+): Promise<void> {
   try {
     for await (const data of ctx.io.stdin) {
+      clock.touch();
       await process.writeStdin(data);
     }
     await process.closeStdin();

@@ -6,3 +6,5 @@ export * from "./forward_resizes.ts";
 export * from "./container_handler.ts";
 export * from "./middleware/recover_errors.ts";
 export * from "./middleware/log_session.ts";
+export * from "./session_clock.ts";
+export * from "./tell_user.ts";

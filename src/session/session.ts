@@ -2,6 +2,7 @@ import type { Identity } from "../auth/mod.ts";
 import { describeError } from "../errors/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { EnvAllowList } from "./env_allow_list.ts";
+import { tellUser } from "./tell_user.ts";
 import type {
   ExitStatus,
   PtyInfo,
@@ -58,6 +59,7 @@ export class Session {
   #pty: PtyInfo | undefined;
   #envCount = 0;
   #done: Promise<void> = Promise.resolve();
+  #ctx: SessionContext | undefined;
 
   /** @param options identity, handler and limits of the session */
   constructor(options: SessionOptions) {
@@ -132,6 +134,7 @@ export class Session {
       onResize: (listener) => this.#resizeListeners.push(listener),
       onSignal: (listener) => this.#signalListeners.push(listener),
     };
+    this.#ctx = ctx;
     this.#done = this.#run(ctx, channel);
     return true;
   }
@@ -149,6 +152,11 @@ export class Session {
       this.#state = "closed";
       channel.finish(status);
     }
+  }
+
+  /** Tells the user something (one `capsule: ...` line on stderr) if the session is running. */
+  notice(message: string): void {
+    if (this.#state === "running" && this.#ctx) void tellUser(this.#ctx, message);
   }
 
   /** The client closed the channel, or the connection dropped: stop the session. */

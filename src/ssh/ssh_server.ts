@@ -87,9 +87,20 @@ export class SshServer {
     });
   }
 
+  /** The sessions open now. */
+  get sessions(): readonly Session[] {
+    return [...this.#sessions];
+  }
+
+  /** Stops accepting new connections; open ones carry on. */
+  stopAccepting(): Promise<void> {
+    if (!this.#tcp.listening) return Promise.resolve();
+    return new Promise((resolve) => this.#tcp.close(() => resolve()));
+  }
+
   /** Stops accepting, ends every connection and waits until every session has ended. */
   async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.#tcp.close(() => resolve()));
+    const closed = this.stopAccepting();
     for (const session of this.#sessions) session.close();
     for (const client of this.#connections) client.end();
     for (const socket of this.#sockets) socket.destroy();

@@ -35,6 +35,7 @@ function seqBytes(from: number, to: number, limit: number): Uint8Array {
 }
 
 /** busybox ash's prompt, possibly followed by its clear-to-end-of-screen sequence. */
+// deno-lint-ignore no-control-regex
 const isPrompt = (text: string) => /# (\x1b\[J)?$/.test(text);
 
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");

@@ -44,7 +44,12 @@ export function deepMerge(base: Tree, over: Tree): Tree {
 export async function startCapsule(options: StartCapsuleOptions = {}): Promise<CapsuleProcess> {
   const dir = await Deno.makeTempDir({ prefix: "capsule-e2e-" });
   const config = deepMerge({
-    server: { listen: "127.0.0.1:0", stateDir: `${dir}/state` },
+    // A unique instance, so that this server's start-up sweep leaves other servers' containers alone.
+    server: {
+      listen: "127.0.0.1:0",
+      stateDir: `${dir}/state`,
+      instance: `test-${crypto.randomUUID().slice(0, 8)}`,
+    },
     log: { level: "debug", format: "json" },
   }, options.config ?? {});
   await Deno.writeTextFile(`${dir}/config.yaml`, stringify(config));

@@ -2,6 +2,7 @@
 import type {
   ContainerRuntime,
   ContainerSpec,
+  ContainerSummary,
   EnsureImageOptions,
   ExitResult,
   OutputChunk,
@@ -130,8 +131,8 @@ export class FakeRuntime implements ContainerRuntime {
     return Promise.resolve();
   }
 
-  list(): Promise<{ id: string; labels: Record<string, string> }[]> {
-    return Promise.resolve([...this.live].map((id) => ({ id, labels: {} })));
+  list(): Promise<ContainerSummary[]> {
+    return Promise.resolve([...this.live].map((id) => ({ id, labels: {}, createdMs: 0 })));
   }
 
   /** Calls of one kind. */

@@ -28,6 +28,8 @@ const CONTAINER: ContainerConfig = {
   capAdd: [],
   noNewPrivileges: true,
   privileged: false,
+  idleTimeout: 0,
+  maxSessionTime: 0,
 };
 
 const enc = (text: string) => new TextEncoder().encode(text);
@@ -35,7 +37,7 @@ const enc = (text: string) => new TextEncoder().encode(text);
 function makeSession(runtime: FakeRuntime, envAllow = ["LANG", "LC_*"]) {
   const handler = composeSession(
     [recoverErrors()],
-    containerHandler(runtime, { containerFor: () => CONTAINER }),
+    containerHandler(runtime, { instance: "test", containerFor: () => CONTAINER }),
   );
   return new Session({
     id: "s1",

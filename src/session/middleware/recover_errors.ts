@@ -1,7 +1,6 @@
 import { CapsuleError, describeError, userMessageOf } from "../../errors/mod.ts";
 import type { SessionMiddleware } from "../session_context.ts";
-
-const encoder = new TextEncoder();
+import { tellUser } from "../tell_user.ts";
 
 /**
  * Turns an error thrown by the inner handler into one clear line on the
@@ -18,8 +17,7 @@ export function recoverErrors(): SessionMiddleware {
         code: known ? error.code : "INTERNAL",
         error: describeError(error),
       });
-      const line = `capsule: ${userMessageOf(error, ctx.id)}${ctx.pty ? "\r\n" : "\n"}`;
-      await ctx.io.write("stderr", encoder.encode(line)).catch(() => {});
+      await tellUser(ctx, userMessageOf(error, ctx.id));
       return { code: known ? error.exitCode : 255 };
     }
   };
