@@ -19,5 +19,13 @@ if [ -z "$summary" ]; then
   failed=1
   echo "test.sh: deno test printed no summary (exit $status)" >&2
 fi
+# Suite-level invariant: no capsule container outlives the tests.
+left=$(docker ps -aq --filter label=io.capsule.managed=true)
+if [ -n "$left" ]; then
+  echo "test.sh: capsule containers left behind after the suite:" >&2
+  docker ps -a --filter label=io.capsule.managed=true >&2
+  failed=$((failed + 1))
+  [ "$status" = 0 ] && status=1
+fi
 echo "${passed} passed, ${failed} failed"
 exit "$status"

@@ -258,7 +258,7 @@ class DockerProcess implements RunningProcess {
     this.containerId = container.id;
     this.#container = container;
     this.#socket = socket;
-    const source = socket as AsyncIterable<Uint8Array>;
+    const source = endOnError(socket as AsyncIterable<Uint8Array>);
     this.output = tty ? ttyOutput(source) : demuxDockerStream(source);
   }
 
@@ -288,9 +288,19 @@ class DockerProcess implements RunningProcess {
   async #waitForExit(): Promise<ExitResult> {
     // Called once the output has ended, so the container has stopped (or is
     // about to): "not-running" answers at once with its exit code.
-    const result = await this.#container.wait({ condition: "not-running" }) as {
-      StatusCode: number;
-    };
+    let result: { StatusCode: number };
+    try {
+      result = await this.#container.wait({ condition: "not-running" });
+    } catch (error) {
+      this.#socket.destroy();
+      throw new CapsuleError(
+        "ENGINE_LOST",
+        isUnreachable(error)
+          ? "Session ended: the connection to the container engine was lost"
+          : "Session ended: the container engine did not report an exit status",
+        { cause: error },
+      );
+    }
     let oomKilled = false;
     if (result.StatusCode === 137) {
       const info = await this.#container.inspect().catch(() => undefined);
@@ -298,6 +308,15 @@ class DockerProcess implements RunningProcess {
     }
     this.#socket.destroy();
     return { code: result.StatusCode, oomKilled };
+  }
+}
+
+/** Ends the iteration quietly when the attach socket fails: `wait()` then tells why. */
+async function* endOnError(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  try {
+    yield* source;
+  } catch {
+    return;
   }
 }
 

@@ -110,7 +110,7 @@ export async function startServer(
   return {
     address,
     async shutdown({ drainMs, now }) {
-      await server.stopAccepting();
+      server.stopAccepting();
       await sweeper.stop();
       const open = server.sessions;
       logger.info("server.draining", { sessions: open.length, drain_ms: drainMs });

@@ -163,11 +163,14 @@ async function pumpStreams(
   }
   // stdin is not awaited: a client may keep it open after the process ended.
   void stdinDone;
-  const result = await process.wait();
+  // Ended by us (a timeout) or by the client leaving: the container is being
+  // removed, so there is no exit status to ask the engine for.
   if (clock.expired !== undefined) {
     await tellUser(ctx, clock.expired);
     return { code: TIMED_OUT };
   }
+  if (ctx.signal.aborted) return { code: 255 };
+  const result = await process.wait();
   if (probe.failure !== undefined && result.code === 127) {
     throw new CapsuleError(
       "SHELL_NOT_FOUND",

@@ -15,8 +15,8 @@ import type {
 
 /** The channel-level operations a session needs besides its streams. */
 export interface SessionChannel extends SessionIO {
-  /** Sends `exit-status` or `exit-signal`, then EOF and close. */
-  finish(status: ExitStatus): void;
+  /** Sends `exit-status` or `exit-signal`, then EOF and close; resolves once they are sent. */
+  finish(status: ExitStatus): Promise<void>;
 }
 
 /** Options of {@linkcode Session}. */
@@ -67,7 +67,10 @@ export class Session {
     this.#options = options;
   }
 
-  /** Resolves when the handler has finished (or at once if it never started). */
+  /**
+   * Resolves when the handler has finished and the exit reply is sent (or at
+   * once if the session never started).
+   */
   get done(): Promise<void> {
     return this.#done;
   }
@@ -150,7 +153,7 @@ export class Session {
     }
     if (this.#state !== "closed") {
       this.#state = "closed";
-      channel.finish(status);
+      await channel.finish(status);
     }
   }
 

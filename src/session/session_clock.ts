@@ -8,7 +8,7 @@ export interface SessionClockOptions {
   warn(message: string): void;
   /** Called once when the session must end, with the reason for the user. */
   expire(reason: string): void;
-  /** Milliseconds between checks (default 1000). */
+  /** Milliseconds between checks (default: a tenth of the shortest limit, at most 1000). */
   tickMs?: number;
 }
 
@@ -31,7 +31,9 @@ export class SessionClock {
   constructor(options: SessionClockOptions) {
     this.#options = options;
     if (options.idleMs > 0 || options.maxMs > 0) {
-      this.#timer = setInterval(() => this.#check(), options.tickMs ?? 1000);
+      const shortest = Math.min(...[options.idleMs, options.maxMs].filter((ms) => ms > 0));
+      const tick = options.tickMs ?? Math.max(10, Math.min(1000, shortest / 10));
+      this.#timer = setInterval(() => this.#check(), tick);
     }
   }
 

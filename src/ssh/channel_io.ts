@@ -99,9 +99,9 @@ export class ChannelIO implements SessionChannel {
     });
   }
 
-  finish(status: ExitStatus): void {
-    if (this.#closed) return;
-    void this.#tail.then(() => {
+  finish(status: ExitStatus): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    return this.#tail.then(() => {
       if (this.#closed) return;
       if ("code" in status) this.#channel.exit(status.code);
       else this.#channel.exit(status.signal, status.coreDumped ?? false, status.message ?? "");

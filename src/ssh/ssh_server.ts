@@ -55,6 +55,9 @@ export class SshServer {
   readonly #sessions = new Set<Session>();
   /** Connections by remote `ip:port`, from accept until ssh2 reports the handshake. */
   readonly #accepted = new Map<string, ConnectionState>();
+  /** Resolves once the listener has closed and its last connection ended. */
+  readonly #listenerClosed = Promise.withResolvers<void>();
+  #stopped = false;
 
   /** @param options keys, authenticator, logger, limits and the session factory */
   constructor(options: SshServerOptions) {
@@ -92,15 +95,18 @@ export class SshServer {
     return [...this.#sessions];
   }
 
-  /** Stops accepting new connections; open ones carry on. */
-  stopAccepting(): Promise<void> {
-    if (!this.#tcp.listening) return Promise.resolve();
-    return new Promise((resolve) => this.#tcp.close(() => resolve()));
+  /** Stops accepting new connections at once; open ones carry on. */
+  stopAccepting(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#tcp.listening) this.#tcp.close(() => this.#listenerClosed.resolve());
+    else this.#listenerClosed.resolve();
   }
 
   /** Stops accepting, ends every connection and waits until every session has ended. */
   async close(): Promise<void> {
-    const closed = this.stopAccepting();
+    this.stopAccepting();
+    const closed = this.#listenerClosed.promise;
     for (const session of this.#sessions) session.close();
     for (const client of this.#connections) client.end();
     for (const socket of this.#sockets) socket.destroy();

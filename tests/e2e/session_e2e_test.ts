@@ -63,7 +63,7 @@ Deno.test("end to end: sessions in fresh containers", async (t) => {
     t.step(name, async () => {
       try {
         await fn();
-        await assertNoContainersLeft();
+        await assertNoContainersLeft(15_000, capsule.instance);
       } catch (error) {
         // The server's side of the story, for whoever reads the failure.
         const tail = capsule.logs().slice(-25).map((r) => JSON.stringify(r)).join("\n");
@@ -220,11 +220,11 @@ Deno.test("end to end: sessions in fresh containers", async (t) => {
         stderr: "null",
       }).spawn();
       const deadline = Date.now() + 20_000;
-      while ((await capsuleContainers()).length === 0 && Date.now() < deadline) {
+      while ((await capsuleContainers(capsule.instance)).length === 0 && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 100));
       }
       assert.equal(
-        (await capsuleContainers()).length,
+        (await capsuleContainers(capsule.instance)).length,
         1,
         "the session container should be running",
       );
@@ -277,6 +277,6 @@ Deno.test("end to end: sessions in fresh containers", async (t) => {
     const code = await capsule.stop();
     await Deno.remove(keysDir, { recursive: true });
     assert.equal(code, 0, "capsule exits 0 on SIGTERM");
-    await assertNoContainersLeft();
+    await assertNoContainersLeft(15_000, capsule.instance);
   }
 });

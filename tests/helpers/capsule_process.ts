@@ -10,10 +10,21 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 export interface CapsuleProcess {
   port: number;
   dir: string;
+  /** The `server.instance` label value of this server's containers. */
+  instance: string;
   /** Every log line so far (JSON objects). */
   logs(): Record<string, unknown>[];
   /** Sends a signal and waits for the process to exit; returns its exit code. */
   stop(signal?: Deno.Signal): Promise<number>;
+  /** Sends a signal without waiting. */
+  signal(signal: Deno.Signal): void;
+  /** Resolves with the exit code when the process exits. */
+  exited: Promise<number>;
+  /** Waits for a log record matching `predicate` (already written or still to come). */
+  waitForLog(
+    predicate: (record: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   /** The child's pid. */
   pid: number;
 }
@@ -112,8 +123,22 @@ export async function startCapsule(options: StartCapsuleOptions = {}): Promise<C
     return {
       port: bound,
       dir,
+      instance: String((config.server as Record<string, unknown>).instance),
       pid: child.pid,
       logs: () => lines,
+      signal(signal: Deno.Signal) {
+        child.kill(signal);
+      },
+      exited: status.then((s) => s.code),
+      async waitForLog(predicate, timeoutMs = 20_000) {
+        const deadline = Date.now() + timeoutMs;
+        while (Date.now() < deadline) {
+          const found = lines.find(predicate);
+          if (found) return found;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        throw new Error(`No matching log record within ${timeoutMs} ms`);
+      },
       async stop(signal: Deno.Signal = "SIGTERM") {
         try {
           child.kill(signal);

@@ -24,9 +24,14 @@ export async function requireEngine(): Promise<void> {
   }
 }
 
-/** Ids of every container capsule created (running or not). */
-export async function capsuleContainers(): Promise<string[]> {
-  const result = await docker(["ps", "-aq", "--filter", "label=io.capsule.managed=true"]);
+/**
+ * Ids of the containers capsule created (running or not): every one, or only
+ * one server instance's.
+ */
+export async function capsuleContainers(instance?: string): Promise<string[]> {
+  const filters = ["--filter", "label=io.capsule.managed=true"];
+  if (instance !== undefined) filters.push("--filter", `label=io.capsule.instance=${instance}`);
+  const result = await docker(["ps", "-aq", ...filters]);
   if (result.code !== 0) throw new Error(`docker ps failed: ${result.stderr}`);
   return result.stdout.split("\n").filter((l) => l !== "");
 }
@@ -35,12 +40,15 @@ export async function capsuleContainers(): Promise<string[]> {
  * Waits until no capsule container is left, failing with the ones that stay.
  * Removal after a killed client is asynchronous, so this polls for a while.
  */
-export async function assertNoContainersLeft(timeoutMs = 15_000): Promise<void> {
+export async function assertNoContainersLeft(
+  timeoutMs = 15_000,
+  instance?: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let left = await capsuleContainers();
+  let left = await capsuleContainers(instance);
   while (left.length > 0 && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 200));
-    left = await capsuleContainers();
+    left = await capsuleContainers(instance);
   }
   if (left.length > 0) {
     throw new Error(`capsule containers left behind: ${left.join(", ")}`);

@@ -55,9 +55,10 @@ export class FakeChannel implements SessionChannel {
     return Promise.resolve();
   }
 
-  finish(status: ExitStatus): void {
+  finish(status: ExitStatus): Promise<void> {
     this.status = status;
     this.#finish(status);
+    return Promise.resolve();
   }
 
   /** The client closed the channel. */
