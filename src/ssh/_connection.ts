@@ -20,7 +20,12 @@ export interface ConnectionState {
   timedOut: boolean;
   /** Called once when the connection authenticates. */
   onAuthenticated(): void;
+  /** Destroys the socket at once, for a peer that will not close it. */
+  drop(): void;
 }
+
+/** How long a peer gets to close its side after we end the connection. */
+const CLOSE_GRACE_MS = 5_000;
 
 /** What a connection needs from the server. */
 export interface ConnectionDeps {
@@ -48,11 +53,24 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
     if (deps.limits.idleTimeoutMs <= 0 || sessions.size > 0) return;
     idleTimer = setTimeout(() => {
       logger.info("connection.idle_timeout", { seconds: deps.limits.idleTimeoutMs / 1000 });
-      client.end();
+      end();
     }, deps.limits.idleTimeoutMs);
   };
 
-  client.on("error", (error) => {
+  let dropTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Ends the connection, and drops it if the peer does not close its side in time. */
+  const end = () => {
+    client.end();
+    dropTimer ??= setTimeout(() => state.drop(), CLOSE_GRACE_MS);
+  };
+
+  client.on("error", (error: Error & { level?: string }) => {
+    if (error.level === "client-timeout") {
+      // ssh2 only half-closes; a frozen peer would hold the socket for good.
+      logger.info("connection.keepalive_timeout");
+      state.drop();
+      return;
+    }
     logger.warn("connection.error", { error: describeError(error) });
   });
   client.on("authentication", async (ctx) => {
@@ -74,12 +92,12 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
     ctx.reject(deps.authenticator.methods());
     if (decision.counts && ++failures >= deps.limits.maxAuthTries) {
       logger.info("auth.too_many_failures", { failures });
-      client.end();
+      end();
     }
   });
   client.on("ready", () => {
     if (!identity) {
-      client.end();
+      end();
       return;
     }
     state.onAuthenticated();
@@ -107,6 +125,7 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
   });
   client.on("close", () => {
     clearTimeout(idleTimer);
+    clearTimeout(dropTimer);
     for (const session of sessions) {
       session.close();
       void session.done.then(() => deps.untrack(session));

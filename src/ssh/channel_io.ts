@@ -101,12 +101,20 @@ export class ChannelIO implements SessionChannel {
 
   finish(status: ExitStatus): Promise<void> {
     if (this.#closed) return Promise.resolve();
-    return this.#tail.then(() => {
+    return this.#tail.then(async () => {
       if (this.#closed) return;
-      if ("code" in status) this.#channel.exit(status.code);
-      else this.#channel.exit(status.signal, status.coreDumped ?? false, status.message ?? "");
-      this.#channel.end();
+      const channel = this.#channel;
+      if ("code" in status) channel.exit(status.code);
+      else channel.exit(status.signal, status.coreDumped ?? false, status.message ?? "");
+      // ssh2 sends EOF and CLOSE from the stream's "finish": wait for it, so
+      // that whoever ends the connection next cannot overtake them.
+      const sent = new Promise<void>((resolve) => {
+        channel.once("finish", () => resolve());
+        channel.once("close", () => resolve());
+      });
+      channel.end();
       this.closed();
+      await sent;
     });
   }
 

@@ -42,17 +42,31 @@ export function generateHostKey(type: "ed25519" | "rsa", bits = 4096): Generated
   if (type === "rsa" && bits < 2048) {
     throw new RangeError(`RSA keys need at least 2048 bits: got ${bits}`);
   }
-  const pair = type === "rsa"
-    ? ssh2.utils.generateKeyPairSync("rsa", { bits })
-    : ssh2.utils.generateKeyPairSync("ed25519");
-  const parsed = ssh2.utils.parseKey(pair.public);
-  if (parsed instanceof Error) throw parsed;
-  return {
-    privateKey: pair.private,
-    publicKey: pair.public,
-    fingerprint: fingerprintOf(parsed.getPublicSSH()),
-  };
+  // Under Deno about one ed25519 pair in 200 comes out of ssh2's converter
+  // malformed ("Malformed OpenSSH public key", consistent with a leading zero
+  // byte lost in the DER it converts from). Such a pair is useless, so it is
+  // thrown away and another one made.
+  let lastError: Error | undefined;
+  for (let attempt = 0; attempt < MAX_KEYGEN_ATTEMPTS; attempt++) {
+    const pair = type === "rsa"
+      ? ssh2.utils.generateKeyPairSync("rsa", { bits })
+      : ssh2.utils.generateKeyPairSync("ed25519");
+    const privateKey = ssh2.utils.parseKey(pair.private);
+    const publicKey = ssh2.utils.parseKey(pair.public);
+    if (privateKey instanceof Error) lastError = privateKey;
+    else if (publicKey instanceof Error) lastError = publicKey;
+    else {
+      return {
+        privateKey: pair.private,
+        publicKey: pair.public,
+        fingerprint: fingerprintOf(publicKey.getPublicSSH()),
+      };
+    }
+  }
+  throw new Error(`Cannot generate a usable ${type} key`, { cause: lastError });
 }
+
+const MAX_KEYGEN_ATTEMPTS = 10;
 
 /** Parses a private key text and checks that capsule can serve with it. */
 export function parseHostKey(text: string, path: string): HostKey {

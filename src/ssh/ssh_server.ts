@@ -33,6 +33,14 @@ export interface SshServerOptions {
   limits?: ConnectionLimits;
 }
 
+/** How long clients get to close their own connections at shutdown. */
+const CLIENT_CLOSE_GRACE_MS = 1_000;
+
+async function waitUntil(done: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
+
 /** A short random id for connections and sessions. */
 export function randomId(): string {
   return crypto.randomUUID().replaceAll("-", "").slice(0, 12);
@@ -103,15 +111,21 @@ export class SshServer {
     else this.#listenerClosed.resolve();
   }
 
-  /** Stops accepting, ends every connection and waits until every session has ended. */
+  /**
+   * Stops accepting, ends every session and waits until each has ended, gives
+   * clients a moment to close their connections themselves (an OpenSSH
+   * client that sees the disconnect before its channel's close reports 255
+   * instead of the exit status), then ends the rest.
+   */
   async close(): Promise<void> {
     this.stopAccepting();
-    const closed = this.#listenerClosed.promise;
     for (const session of this.#sessions) session.close();
-    for (const client of this.#connections) client.end();
-    for (const socket of this.#sockets) socket.destroy();
     await Promise.all([...this.#sessions].map((s) => s.done));
-    await closed;
+    await waitUntil(() => this.#connections.size === 0, CLIENT_CLOSE_GRACE_MS);
+    for (const client of this.#connections) client.end();
+    await waitUntil(() => this.#connections.size === 0, CLIENT_CLOSE_GRACE_MS);
+    for (const socket of this.#sockets) socket.destroy();
+    await this.#listenerClosed.promise;
   }
 
   #onSocket(socket: net.Socket): void {
@@ -132,6 +146,7 @@ export class SshServer {
       authenticated: false,
       failedAuth: false,
       timedOut: false,
+      drop: () => socket.destroy(),
       onAuthenticated: () => {
         state.authenticated = true;
         clearTimeout(deadline);

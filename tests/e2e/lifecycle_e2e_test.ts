@@ -189,6 +189,29 @@ Deno.test("end to end: container lifecycle", async (t) => {
       await assertNoContainersLeft(15_000, capsule.instance);
     });
 
+    await t.step(
+      "a client stopped with SIGSTOP loses its container once keepalives fail",
+      async () => {
+        const capsule = await start({ server: { keepaliveInterval: 1, keepaliveCountMax: 2 } });
+        const [program, ...args] = sshCommand(login(capsule), "sleep 300");
+        const child = new Deno.Command(program!, {
+          args,
+          stdin: "null",
+          stdout: "null",
+          stderr: "null",
+        }).spawn();
+        await waitForContainers(capsule, 1);
+        // sshpass is the child; the ssh under it must stop answering.
+        await new Deno.Command("pkill", { args: ["-STOP", "-P", String(child.pid)] }).output();
+        await capsule.waitForLog((r) => r.event === "connection.close" && r.user === "demo");
+        await assertNoContainersLeft(15_000, capsule.instance);
+        // Killing the frozen ssh ends sshpass too.
+        await new Deno.Command("pkill", { args: ["-KILL", "-P", String(child.pid)] }).output();
+        await child.status;
+        assert.equal(await capsule.stop(), 0);
+      },
+    );
+
     await t.step("an idle session is warned, then ended with a reason", async () => {
       const capsule = await start({ container: { idleTimeout: 3 } });
       const result = await ssh(login(capsule), "sleep 60");
