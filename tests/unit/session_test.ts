@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { ContainerConfig } from "../../src/config/types.ts";
+import { type ContainerConfig, defaultConfig } from "../../src/config/mod.ts";
 import { CapsuleError } from "../../src/errors/mod.ts";
 import { silentLogger } from "../../src/log/mod.ts";
 import {
@@ -12,25 +12,7 @@ import {
 import { FakeChannel } from "../helpers/fake_channel.ts";
 import { FakeRuntime } from "../helpers/fake_runtime.ts";
 
-const CONTAINER: ContainerConfig = {
-  image: "busybox",
-  pull: "if-not-present",
-  shell: "/bin/sh",
-  env: { OPERATOR: "set" },
-  mounts: [],
-  workdir: "",
-  user: "",
-  memory: 0,
-  cpus: 0,
-  pids: 0,
-  network: "none",
-  hostname: "capsule",
-  capAdd: [],
-  noNewPrivileges: true,
-  privileged: false,
-  idleTimeout: 0,
-  maxSessionTime: 0,
-};
+const CONTAINER: ContainerConfig = { ...defaultConfig().container, env: { OPERATOR: "set" } };
 
 const enc = (text: string) => new TextEncoder().encode(text);
 
