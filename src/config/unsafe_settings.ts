@@ -9,11 +9,29 @@ export interface UnsafeSetting {
 
 const ENGINE_SOCKET = /(^|\/)(docker|podman|containerd)\.sock$/;
 
-function engineSocketOf(config: Config): string | undefined {
+/** Where engines usually put their sockets. */
+const KNOWN_SOCKETS = [
+  "/var/run/docker.sock",
+  "/run/docker.sock",
+  "/run/podman/podman.sock",
+  "/run/containerd/containerd.sock",
+];
+
+function engineSockets(config: Config): string[] {
   const host = config.docker.host;
-  if (host.startsWith("unix://")) return host.slice("unix://".length);
-  if (host.startsWith("/")) return host;
-  return undefined;
+  const configured = host.startsWith("unix://")
+    ? host.slice("unix://".length)
+    : host.startsWith("/")
+    ? host
+    : undefined;
+  return configured ? [...KNOWN_SOCKETS, configured] : KNOWN_SOCKETS;
+}
+
+/** Whether mounting `source` exposes an engine socket: the socket itself or a folder above it. */
+function exposesSocket(source: string, sockets: readonly string[]): boolean {
+  if (ENGINE_SOCKET.test(source)) return true;
+  const folder = source.replace(/\/+$/, "") + "/";
+  return sockets.some((socket) => socket === source || socket.startsWith(folder));
 }
 
 function refused(path: (string | number)[], why: string, flag: keyof Config["unsafe"]): string {
@@ -36,25 +54,28 @@ function check(
       ),
     });
   }
-  if (container.network === "host" && !config.unsafe.hostNamespaces) {
+  const network = container.network;
+  const shared = network === "host" || network?.startsWith("container:") === true;
+  if (shared && !config.unsafe.hostNamespaces) {
     found.push({
       path: [...base, "network"],
       message: refused(
         [...base, "network"],
-        `"host" shares the host's network namespace`,
+        network === "host"
+          ? `"host" shares the host's network namespace`
+          : `"${network}" joins another container's network namespace`,
         "hostNamespaces",
       ),
     });
   }
-  const socket = engineSocketOf(config);
+  const sockets = engineSockets(config);
   (container.mounts ?? []).forEach((mount, index) => {
-    const isSocket = ENGINE_SOCKET.test(mount.source) || mount.source === socket;
-    if (isSocket && !config.unsafe.engineSocket) {
+    if (exposesSocket(mount.source, sockets) && !config.unsafe.engineSocket) {
       found.push({
         path: [...base, "mounts", index, "source"],
         message: refused(
           [...base, "mounts", index, "source"],
-          `"${mount.source}" is the container engine's socket, which gives the session root on the host`,
+          `"${mount.source}" is or holds the container engine's socket, which gives the session root on the host`,
           "engineSocket",
         ),
       });

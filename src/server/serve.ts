@@ -18,6 +18,23 @@ const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
  */
 export async function serve(config: Config, options?: ServeOptions): Promise<number> {
   const logger = createLogger({ level: config.log.level, format: config.log.format });
+  // Listen for stop signals before anything else, so that a signal during
+  // start-up still means a clean stop rather than the default exit.
+  const stop = Promise.withResolvers<string>();
+  const now = new AbortController();
+  let stopping = false;
+  for (const name of STOP_SIGNALS) {
+    Deno.addSignalListener(name, () => {
+      if (!stopping) {
+        stopping = true;
+        stop.resolve(name);
+      } else if (!now.signal.aborted) {
+        logger.info("server.shutdown_now", { signal: name });
+        now.abort();
+      }
+    });
+  }
+
   let server;
   try {
     server = await startServer(config, { logger, runtime: new DockerRuntime(config.docker.host) });
@@ -39,20 +56,7 @@ export async function serve(config: Config, options?: ServeOptions): Promise<num
   };
   Deno.addSignalListener("SIGHUP", onHangup);
 
-  const now = new AbortController();
-  let stopping = false;
-  const signal = await new Promise<string>((resolve) => {
-    for (const name of STOP_SIGNALS) {
-      Deno.addSignalListener(name, () => {
-        if (now.signal.aborted) return;
-        if (stopping) {
-          logger.info("server.shutdown_now", { signal: name });
-          now.abort();
-        } else resolve(name);
-      });
-    }
-  });
-  stopping = true;
+  const signal = await stop.promise;
   logger.info("server.shutdown", { signal });
   await running.shutdown({ drainMs: config.server.drainTimeout * 1000, now: now.signal });
   Deno.removeSignalListener("SIGHUP", onHangup);

@@ -2,7 +2,7 @@ import type { ContainerConfig } from "../config/types.ts";
 import { CapsuleError, describeError } from "../errors/mod.ts";
 import type { ContainerRuntime, ContainerSpec, RunningProcess } from "../runtime/mod.ts";
 import { LABELS } from "../runtime/mod.ts";
-import { forwardResizes } from "./forward_resizes.ts";
+import { pacedForwarder } from "./paced_forwarder.ts";
 import { InitFailureProbe } from "./_init_failure.ts";
 import { SessionClock } from "./session_clock.ts";
 import { tellUser } from "./tell_user.ts";
@@ -15,6 +15,11 @@ export interface ContainerHandlerOptions {
   /** The container settings for a user (global settings with the user's overrides). */
   containerFor(username: string): ContainerConfig;
 }
+
+/** Least time between two resize calls to the engine: at most five a second. */
+export const RESIZE_INTERVAL_MS = 200;
+/** Least time between two signal calls to the engine. */
+export const SIGNAL_INTERVAL_MS = 100;
 
 const SIGNAL_NUMBERS: Record<string, number> = {
   HUP: 1,
@@ -140,12 +145,25 @@ async function pumpStreams(
   clock: SessionClock,
 ): Promise<ExitStatus> {
   let lastSignal: string | undefined;
-  if (ctx.pty) forwardResizes(ctx, (size) => process.resize(size));
+  // Resizes and signals reach the engine paced: a flood of either from the
+  // client must not flood the engine.
+  if (ctx.pty) {
+    ctx.onResize(pacedForwarder((size) => process.resize(size), {
+      intervalMs: RESIZE_INTERVAL_MS,
+      signal: ctx.signal,
+      logger: ctx.logger,
+      failureEvent: "session.resize_failed",
+    }));
+  }
+  const sendSignal = pacedForwarder((name: string) => process.signal(name), {
+    intervalMs: SIGNAL_INTERVAL_MS,
+    signal: ctx.signal,
+    logger: ctx.logger,
+    failureEvent: "session.signal_failed",
+  });
   ctx.onSignal((name) => {
     lastSignal = name;
-    process.signal(name).catch((error) =>
-      ctx.logger.warn("session.signal_failed", { signal: name, error: describeError(error) })
-    );
+    sendSignal(name);
   });
 
   const stdinDone = copyStdin(ctx, process, clock);

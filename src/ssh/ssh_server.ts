@@ -173,6 +173,9 @@ export class SshServer {
       this.#admission.penalize(source, penalty);
     });
     socket.on("error", () => {}); // reported through the ssh2 connection
+    // ssh2 writes a packet in several pieces; without this, Nagle's algorithm
+    // and the peer's delayed ACK add ~40 ms to every round trip.
+    socket.setNoDelay(true);
     this.#ssh.injectSocket(socket);
   }
 

@@ -301,6 +301,18 @@ Deno.test("loadConfig() refuses isolation-weakening settings unless named unsafe
         /:2:\d+: "container\.mounts\[0\]\.source" is refused.*unsafe\.engineSocket/,
       ],
     ];
+    cases.push(
+      [
+        "another container's namespace",
+        'container:\n  network: "container:db"\n',
+        /"container\.network" is refused.*joins another container.*unsafe\.hostNamespaces/,
+      ],
+      [
+        "the folder holding the socket",
+        'container:\n  mounts: ["/run:/hostrun"]\n',
+        /"\/run" is or holds the container engine's socket.*unsafe\.engineSocket/,
+      ],
+    );
     for (const [name, yaml, message] of cases) {
       await t.step(name, async () => {
         const file = `${dir}/${name.replaceAll(" ", "_")}.yaml`;
@@ -308,7 +320,7 @@ Deno.test("loadConfig() refuses isolation-weakening settings unless named unsafe
         await assert.rejects(() => loadConfig({ file, env: {} }), message);
         const flag = name === "privileged"
           ? "privileged"
-          : name === "the engine socket"
+          : name.includes("socket")
           ? "engineSocket"
           : "hostNamespaces";
         await Deno.writeTextFile(file, `${yaml}unsafe:\n  ${flag}: true\n`);
