@@ -173,7 +173,8 @@ async function pumpStreams(
     if (clientGone) continue;
     clock.touch();
     try {
-      await ctx.io.write(chunk.stream, chunk.data);
+      // A write stalled on an exhausted window must not outlive the session.
+      await untilAborted(ctx.io.write(chunk.stream, chunk.data), ctx.signal);
     } catch {
       // The client closed the channel: drain the output so the process can end.
       clientGone = true;
@@ -207,6 +208,16 @@ async function pumpStreams(
     return { signal: lastSignal };
   }
   return { code: result.code };
+}
+
+/** Resolves or rejects with `promise`, or rejects once `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 async function copyStdin(

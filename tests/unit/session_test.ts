@@ -188,3 +188,17 @@ Deno.test("Session reports a missing shell in one clear line", async () => {
     'capsule: Cannot start session: shell "/bin/sh" not found in image "busybox"\n',
   );
 });
+
+Deno.test("Session ends when closed while a write is stalled on the client's window", async () => {
+  const runtime = new FakeRuntime();
+  runtime.script = { untilSignal: true, output: [{ stream: "stdout", data: enc("stuck") }] };
+  const session = makeSession(runtime);
+  const channel = new FakeChannel();
+  // A write that never completes, as with a client that stopped reading.
+  channel.write = () => new Promise<void>(() => {});
+  session.start({ kind: "exec", command: "yes" }, channel);
+  await new Promise((r) => setTimeout(r, 10));
+  session.close();
+  await session.done;
+  assert.equal(runtime.live.size, 0, "the container is removed");
+});
