@@ -18,16 +18,3 @@ export interface ConnectionLimits {
   keepaliveCountMax: number;
   penalties: PenaltyConfig;
 }
-
-/** OpenSSH-like defaults, for tests and library use. */
-export const DEFAULT_LIMITS: ConnectionLimits = {
-  loginTimeoutMs: 60_000,
-  maxAuthTries: 6,
-  maxStartups: { start: 10, rate: 30, full: 100 },
-  maxStartupsPerSource: 8,
-  maxSessions: 10,
-  idleTimeoutMs: 300_000,
-  keepaliveIntervalMs: 15_000,
-  keepaliveCountMax: 3,
-  penalties: { enabled: true, authFail: 5, noAuth: 1, loginTimeout: 10, min: 15, max: 600 },
-};

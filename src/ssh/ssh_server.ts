@@ -9,7 +9,7 @@ import type { Logger } from "../log/mod.ts";
 import type { Session } from "../session/mod.ts";
 import { Admission, sourceOf } from "./admission.ts";
 import { ALGORITHMS } from "./algorithms.ts";
-import { type ConnectionLimits, DEFAULT_LIMITS } from "./connection_limits.ts";
+import type { ConnectionLimits } from "./connection_limits.ts";
 import type { HostKey } from "./host_keys.ts";
 import { type ConnectionState, serveConnection } from "./_connection.ts";
 
@@ -29,8 +29,8 @@ export interface SshServerOptions {
   openSession(connection: ConnectionInfo): Session;
   /** Text sent before authentication; empty for none. */
   banner?: string;
-  /** Pre-authentication and per-connection limits (default {@linkcode DEFAULT_LIMITS}). */
-  limits?: ConnectionLimits;
+  /** Pre-authentication and per-connection limits (see `connectionLimits()` for the config's). */
+  limits: ConnectionLimits;
 }
 
 /** How long clients get to close their own connections at shutdown. */
@@ -70,7 +70,7 @@ export class SshServer {
   /** @param options keys, authenticator, logger, limits and the session factory */
   constructor(options: SshServerOptions) {
     this.#options = options;
-    this.#limits = options.limits ?? DEFAULT_LIMITS;
+    this.#limits = options.limits;
     this.#admission = new Admission(this.#limits);
     this.#ssh = new ssh2.Server({
       hostKeys: options.hostKeys.map((k) => k.privateKey),

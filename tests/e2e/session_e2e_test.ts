@@ -38,6 +38,22 @@ function seqBytes(from: number, to: number, limit: number): Uint8Array {
 // deno-lint-ignore no-control-regex
 const isPrompt = (text: string) => /# (\x1b\[J)?$/.test(text);
 
+/** An ssh2 client with a 80x24 PTY shell open and its first prompt shown. */
+async function ptyShell(login: Login) {
+  const client = await connectSsh2(login);
+  try {
+    const channel = await openChannel(client, { shell: true }, {
+      pty: { term: "xterm", rows: 24, cols: 80 },
+    });
+    const done = collect(channel);
+    await waitForOutput(channel, isPrompt);
+    return { client, channel, done };
+  } catch (error) {
+    client.end();
+    throw error;
+  }
+}
+
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
 
 Deno.test("end to end: sessions in fresh containers", async (t) => {
@@ -139,13 +155,8 @@ Deno.test("end to end: sessions in fresh containers", async (t) => {
     });
 
     await step("a shell with a PTY prompts, resizes and exits", async () => {
-      const client = await connectSsh2(demo);
+      const { client, channel, done } = await ptyShell(demo);
       try {
-        const channel = await openChannel(client, { shell: true }, {
-          pty: { term: "xterm", rows: 24, cols: 80 },
-        });
-        const done = collect(channel);
-        await waitForOutput(channel, isPrompt);
         channel.setWindow(50, 132, 0, 0);
         await new Promise((r) => setTimeout(r, 500));
         channel.write("stty size; echo TERM=$TERM\n");
@@ -160,13 +171,8 @@ Deno.test("end to end: sessions in fresh containers", async (t) => {
     });
 
     await step("Ctrl-C in a PTY interrupts the foreground process", async () => {
-      const client = await connectSsh2(demo);
+      const { client, channel, done } = await ptyShell(demo);
       try {
-        const channel = await openChannel(client, { shell: true }, {
-          pty: { term: "xterm", rows: 24, cols: 80 },
-        });
-        const done = collect(channel);
-        await waitForOutput(channel, isPrompt);
         channel.write("sleep 100\n");
         await new Promise((r) => setTimeout(r, 500));
         channel.write("\x03");
