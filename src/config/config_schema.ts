@@ -16,7 +16,10 @@ import {
   withDefault,
 } from "./schema.ts";
 import { size } from "./size_schema.ts";
-import type { Config, ContainerConfig, UserConfig } from "./types.ts";
+import type { Config, ContainerConfig, PoolConfig, UserConfig } from "./types.ts";
+
+/** The most containers a warm pool may hold ready per profile. */
+const MAX_POOL = 64;
 
 /** Docker refuses memory limits under 6 MiB. */
 const MIN_MEMORY = 6 * 2 ** 20;
@@ -72,6 +75,10 @@ export const containerSchema: ObjectSchema<ContainerConfig> = object<ContainerCo
   privileged: boolean(),
   idleTimeout: integer({ min: 0 }),
   maxSessionTime: integer({ min: 0 }),
+  mode: oneOf(["session", "connection", "persistent"]),
+  gracePeriod: integer({ min: 0 }),
+  maxLifetime: integer({ min: 0 }),
+  pool: object<PoolConfig>({ size: integer({ min: 0, max: MAX_POOL }) }),
 });
 
 /** One user; only `passwordHash` and the key lists say how they may log in. */

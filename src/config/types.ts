@@ -3,6 +3,18 @@ import type { LogFormat, LogLevel } from "../log/mod.ts";
 /** When the runtime pulls a session's image. */
 export type PullPolicy = "if-not-present" | "always" | "never";
 
+/**
+ * How sessions map to containers: one per session channel, one per SSH
+ * connection, or one per user kept between connections.
+ */
+export type ContainerMode = "session" | "connection" | "persistent";
+
+/** Containers started ahead of time, each handed to one session. */
+export interface PoolConfig {
+  /** How many to keep ready; 0 for no pool. */
+  size: number;
+}
+
 /** A bind mount from the host into a session container. */
 export interface MountConfig {
   /** Absolute path on the host (`~` is expanded). */
@@ -49,6 +61,14 @@ export interface ContainerConfig {
   idleTimeout: number;
   /** Seconds a session may last; 0 for no limit. */
   maxSessionTime: number;
+  /** How sessions map to containers. */
+  mode: ContainerMode;
+  /** `persistent` mode: seconds a user's container is kept after their last session and connection end. */
+  gracePeriod: number;
+  /** Seconds a container may exist, whatever uses it; 0 for no limit. */
+  maxLifetime: number;
+  /** Warm pool for `session` mode. */
+  pool: PoolConfig;
 }
 
 /** Per-source penalties: seconds added per event, refused while above `min`, capped at `max`. */

@@ -6,17 +6,26 @@ import { type ContainerRuntime, LABELS } from "../runtime/mod.ts";
 export interface OrphanSweeperOptions {
   /** This server's instance label value; other instances' containers are never touched. */
   instance: string;
-  /** Whether a session id belongs to a session that is still running. */
-  isLive(sessionId: string): boolean;
+  /**
+   * Whether an owner id (a container's `io.capsule.owner` label: a session id,
+   * `connection:<id>`, `user:<name>` or `pool:<id>`) is still in use.
+   */
+  isLive(owner: string): boolean;
   logger: Logger;
   /** Milliseconds between sweeps. */
   intervalMs: number;
 }
 
 /**
- * Removes this instance's containers that no live session owns: all of them
- * at start-up (left by a crash or `kill -9`), and periodically any that a
- * failed removal left behind.
+ * A live container past its maximum lifetime by this much is removed even so:
+ * its owner should have removed it on time.
+ */
+const EXPIRY_MARGIN_MS = 30_000;
+
+/**
+ * Removes this instance's containers that nothing live owns: all of them at
+ * start-up (left by a crash or `kill -9`), and periodically any that a failed
+ * removal left behind, and any past its maximum lifetime.
  */
 export class OrphanSweeper {
   readonly #runtime: ContainerRuntime;
@@ -50,15 +59,17 @@ export class OrphanSweeper {
       return 0;
     }
     let removed = 0;
+    const now = Date.now();
     for (const container of found) {
-      const session = container.labels[LABELS.session] ?? "";
-      if (isLive(session)) continue;
+      const owner = container.labels[LABELS.owner] ?? container.labels[LABELS.session] ?? "";
+      const expires = Number(container.labels[LABELS.expires] ?? Infinity);
+      if (isLive(owner) && !(expires + EXPIRY_MARGIN_MS < now)) continue;
       try {
         await this.#runtime.remove(container.id);
         removed++;
         logger.info("sweep.removed", {
           container: container.id.slice(0, 12),
-          session,
+          owner,
           user: container.labels[LABELS.user] ?? "",
         });
       } catch (error) {

@@ -41,6 +41,27 @@ export interface ContainerSpec {
   privileged: boolean;
 }
 
+/** A process to run inside a container that is already running. */
+export interface ExecSpec {
+  /**
+   * Unique among the container's execs (the session id): names the file
+   * that records the process's pid, so that signals can reach it.
+   */
+  id: string;
+  /** A POSIX shell in the image; it records the pid, then becomes `cmd`. */
+  shell: string;
+  cmd: string[];
+  /** `NAME=value` entries, on top of the container's own. */
+  env: string[];
+  tty: boolean;
+  /** Initial TTY size, applied right after start. */
+  size?: { cols: number; rows: number };
+  /** Empty for the container's. */
+  workdir: string;
+  /** Empty for the container's. */
+  user: string;
+}
+
 /** One chunk of a process's output. */
 export interface OutputChunk {
   stream: "stdout" | "stderr";
@@ -75,6 +96,12 @@ export interface RunningProcess {
   signal(name: string): Promise<void>;
   /** Resolves with the exit result once the output has ended. */
   wait(): Promise<ExitResult>;
+  /**
+   * Lets go of the process: its streams are dropped (the output ends) and,
+   * for a process exec'd into a shared container that is still running, it
+   * gets `SIGHUP`, as when a terminal hangs up. Idempotent.
+   */
+  close(): Promise<void>;
 }
 
 /** A container as {@linkcode ContainerRuntime.list} reports it. */
@@ -105,6 +132,18 @@ export interface ContainerRuntime {
    * process. The container is not removed automatically: call `remove`.
    */
   run(spec: ContainerSpec, options?: { signal?: AbortSignal }): Promise<RunningProcess>;
+  /**
+   * Creates and starts a container that runs `spec.cmd` with stdin held open
+   * and nothing attached (a shell then waits for input for good), for
+   * sessions to be exec'd into. Returns the container id; call `remove`.
+   */
+  start(spec: ContainerSpec, options?: { signal?: AbortSignal }): Promise<string>;
+  /**
+   * Runs a process in a running container and returns it attached. Signals
+   * reach it through the pid it records (the engine has no API to signal an
+   * exec'd process).
+   */
+  exec(containerId: string, spec: ExecSpec): Promise<RunningProcess>;
   /** Force-removes a container; a container that is already gone is not an error. */
   remove(containerId: string): Promise<void>;
   /** Lists containers (running or not) that carry all of these labels. */

@@ -7,6 +7,7 @@ import type {
   ContainerSpec,
   ContainerSummary,
   EnsureImageOptions,
+  ExecSpec,
   ExitResult,
   OutputChunk,
   RunningProcess,
@@ -147,20 +148,21 @@ export class DockerRuntime implements ContainerRuntime {
     });
   }
 
-  async run(spec: ContainerSpec): Promise<RunningProcess> {
-    let container: Docker.Container;
+  /** Creates a container from `spec`; `attached` keeps stdin open for one attach only. */
+  async #create(spec: ContainerSpec, attached: boolean): Promise<Docker.Container> {
     try {
-      container = await this.#docker.createContainer({
+      return await this.#docker.createContainer({
         name: spec.name,
         Image: spec.image,
         Cmd: spec.cmd,
         Env: spec.env,
         Tty: spec.tty,
         OpenStdin: true,
-        StdinOnce: true,
-        AttachStdin: true,
-        AttachStdout: true,
-        AttachStderr: true,
+        // A detached container keeps its stdin open with nobody attached.
+        StdinOnce: attached,
+        AttachStdin: attached,
+        AttachStdout: attached,
+        AttachStderr: attached,
         Labels: spec.labels,
         WorkingDir: spec.workdir,
         User: spec.user,
@@ -193,6 +195,21 @@ export class DockerRuntime implements ContainerRuntime {
         { cause: error },
       );
     }
+  }
+
+  /** Removes a container that failed to start and says why it failed. */
+  async #startFailed(container: Docker.Container, spec: ContainerSpec, error: unknown) {
+    await this.remove(container.id).catch(() => {});
+    if (isUnreachable(error)) return unreachable(error);
+    return new CapsuleError(
+      "CONTAINER_START_FAILED",
+      `Cannot start a container from image "${spec.image}"`,
+      { cause: error },
+    );
+  }
+
+  async run(spec: ContainerSpec): Promise<RunningProcess> {
+    const container = await this.#create(spec, true);
     try {
       // Attach before start, or the output of a fast command is lost.
       const socket = await container.attach({
@@ -212,13 +229,54 @@ export class DockerRuntime implements ContainerRuntime {
       if (spec.tty && spec.size) await process.resize(spec.size).catch(() => {});
       return process;
     } catch (error) {
-      await this.remove(container.id).catch(() => {});
+      throw await this.#startFailed(container, spec, error);
+    }
+  }
+
+  async start(spec: ContainerSpec): Promise<string> {
+    const container = await this.#create(spec, false);
+    try {
+      await container.start();
+      return container.id;
+    } catch (error) {
+      throw await this.#startFailed(container, spec, error);
+    }
+  }
+
+  async exec(containerId: string, spec: ExecSpec): Promise<RunningProcess> {
+    const container = this.#docker.getContainer(containerId);
+    const pidFile = `/tmp/.capsule-${spec.id}.pid`;
+    try {
+      const exec = await container.exec({
+        // The wrapper records its pid and then becomes the command.
+        Cmd: [spec.shell, "-c", spec.tty ? RECORD_PID_TTY : RECORD_PID, pidFile, ...spec.cmd],
+        Env: spec.env,
+        Tty: spec.tty,
+        AttachStdin: true,
+        AttachStdout: true,
+        AttachStderr: true,
+        ...(spec.workdir !== "" ? { WorkingDir: spec.workdir } : {}),
+        ...(spec.user !== "" ? { User: spec.user } : {}),
+        // Honoured from API 1.42 on (sized before the process starts); ignored before.
+        ...(spec.tty && spec.size ? { ConsoleSize: [spec.size.rows, spec.size.cols] } : {}),
+      });
+      const socket = await exec.start({ hijack: true, stdin: true, Tty: spec.tty }) as Duplex;
+      const process = new DockerExecProcess(container, exec, socket, spec, pidFile);
+      if (spec.tty && spec.size) await process.resize(spec.size).catch(() => {});
+      return process;
+    } catch (error) {
       if (isUnreachable(error)) throw unreachable(error);
-      throw new CapsuleError(
-        "CONTAINER_START_FAILED",
-        `Cannot start a container from image "${spec.image}"`,
-        { cause: error },
-      );
+      const status = engineErrorOf(error).statusCode;
+      if (status === 404 || status === 409) {
+        throw new CapsuleError(
+          "CONTAINER_GONE",
+          "Cannot start the session: its container is no longer running",
+          { cause: error },
+        );
+      }
+      throw new CapsuleError("EXEC_FAILED", "Cannot start the session in its container", {
+        cause: error,
+      });
     }
   }
 
@@ -280,6 +338,11 @@ class DockerProcess implements RunningProcess {
     await this.#container.kill({ signal: name });
   }
 
+  close(): Promise<void> {
+    this.#socket.destroy();
+    return Promise.resolve();
+  }
+
   wait(): Promise<ExitResult> {
     this.#exit ??= this.#waitForExit();
     return this.#exit;
@@ -322,4 +385,131 @@ async function* endOnError(source: AsyncIterable<Uint8Array>): AsyncGenerator<Ui
 
 async function* ttyOutput(source: AsyncIterable<Uint8Array>): AsyncGenerator<OutputChunk> {
   for await (const data of source) yield { stream: "stdout", data };
+}
+
+/** `sh -c RECORD_PID <pid file> <command...>`: writes the shell's pid, then execs the command. */
+const RECORD_PID = `{ echo $$ > "$0"; } 2>/dev/null; exec "$@"`;
+/**
+ * RECORD_PID for a TTY: engines before API 1.42 size an exec's TTY only after
+ * it started, so the command could see 0x0 (`stty size` fails in a fresh
+ * `docker exec -t`). This waits up to a second for the size first.
+ */
+const RECORD_PID_TTY = `{ echo $$ > "$0"; } 2>/dev/null
+if command -v stty >/dev/null 2>&1; then
+  n=0
+  while [ $n -lt 100 ]; do
+    case "$(stty size 2>/dev/null)" in
+      "" | "0 0") sleep 0.01 2>/dev/null || break; n=$((n + 1)) ;;
+      *) break ;;
+    esac
+  done
+fi
+exec "$@"`;
+/** `sh -c SIGNAL_PID <pid file> <signal>`: signals the recorded pid. */
+const SIGNAL_PID = `kill -s "$1" "$(cat "$0")"`;
+/** `sh -c HANG_UP <pid file>`: hangs up the recorded pid and forgets it. */
+const HANG_UP = `kill -s HUP "$(cat "$0")" 2>/dev/null; rm -f "$0"`;
+/** `sh -c FORGET_PID <pid file>`: removes the pid file of a process that ended. */
+const FORGET_PID = `rm -f "$0"`;
+
+/** How long an exec may still report "running" after its output ended. */
+const EXEC_EXIT_WAIT_MS = 5_000;
+
+/** A process exec'd into a running container. */
+class DockerExecProcess implements RunningProcess {
+  readonly containerId: string;
+  readonly output: AsyncIterable<OutputChunk>;
+  readonly #container: Docker.Container;
+  readonly #exec: Docker.Exec;
+  readonly #socket: Duplex;
+  readonly #spec: ExecSpec;
+  readonly #pidFile: string;
+  #exit: Promise<ExitResult> | undefined;
+  #exited = false;
+  #closed = false;
+
+  constructor(
+    container: Docker.Container,
+    exec: Docker.Exec,
+    socket: Duplex,
+    spec: ExecSpec,
+    pidFile: string,
+  ) {
+    this.containerId = container.id;
+    this.#container = container;
+    this.#exec = exec;
+    this.#socket = socket;
+    this.#spec = spec;
+    this.#pidFile = pidFile;
+    const source = endOnError(socket as AsyncIterable<Uint8Array>);
+    this.output = spec.tty ? ttyOutput(source) : demuxDockerStream(source);
+  }
+
+  async writeStdin(data: Uint8Array): Promise<void> {
+    if (this.#socket.writableEnded || this.#socket.destroyed) return;
+    if (!this.#socket.write(data)) await drained(this.#socket);
+  }
+
+  closeStdin(): Promise<void> {
+    // The engine drops a TTY exec's output once its stdin is half-closed; a
+    // terminal has no EOF of its own anyway (sshd ignores one on a PTY too).
+    if (this.#spec.tty) return Promise.resolve();
+    if (!this.#socket.writableEnded && !this.#socket.destroyed) this.#socket.end();
+    return Promise.resolve();
+  }
+
+  async resize(size: { cols: number; rows: number }): Promise<void> {
+    await this.#exec.resize({ h: size.rows, w: size.cols });
+  }
+
+  async signal(name: string): Promise<void> {
+    if (!/^[A-Z0-9]+$/.test(name)) throw new TypeError(`Bad signal name "${name}"`);
+    await this.#run(SIGNAL_PID, name);
+  }
+
+  /** Runs a helper script (one of the constants above) next to the process, detached. */
+  async #run(script: string, ...args: string[]): Promise<void> {
+    const helper = await this.#container.exec({
+      Cmd: [this.#spec.shell, "-c", script, this.#pidFile, ...args],
+      ...(this.#spec.user !== "" ? { User: this.#spec.user } : {}),
+    });
+    await helper.start({ Detach: true });
+  }
+
+  wait(): Promise<ExitResult> {
+    this.#exit ??= this.#waitForExit();
+    return this.#exit;
+  }
+
+  async #waitForExit(): Promise<ExitResult> {
+    // Called once the output has ended; the exec's end is recorded a moment later.
+    const deadline = Date.now() + EXEC_EXIT_WAIT_MS;
+    try {
+      while (true) {
+        const info = await this.#exec.inspect();
+        if (!info.Running && info.ExitCode !== null) {
+          this.#exited = true;
+          return { code: info.ExitCode, oomKilled: false };
+        }
+        if (Date.now() > deadline) throw new Error("the exec still reports running");
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    } catch (error) {
+      this.#socket.destroy();
+      throw new CapsuleError(
+        "ENGINE_LOST",
+        isUnreachable(error)
+          ? "Session ended: the connection to the container engine was lost"
+          : "Session ended: the container engine did not report an exit status",
+        { cause: error },
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket.destroy();
+    await this.#run(this.#exited ? FORGET_PID : HANG_UP).catch(() => {});
+  }
 }

@@ -10,4 +10,10 @@ export const LABELS = {
   connection: "io.capsule.connection",
   /** The capsule server that owns the container (`server.instance`). */
   instance: "io.capsule.instance",
+  /** `session`, `connection`, `persistent` or `pool`. */
+  mode: "io.capsule.mode",
+  /** What keeps the container alive: a session id, `connection:<id>`, `user:<name>` or `pool:<id>`. */
+  owner: "io.capsule.owner",
+  /** When the container reaches its maximum lifetime, in milliseconds since the epoch. */
+  expires: "io.capsule.expires",
 } as const;

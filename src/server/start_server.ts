@@ -1,8 +1,15 @@
 import { Authenticator, findWellKnownPasswords } from "../auth/mod.ts";
 import { isLoopbackHost, parseListen, parseMaxStartups, resolveContainer } from "../config/mod.ts";
-import type { Config } from "../config/types.ts";
+import type { Config, ContainerConfig } from "../config/types.ts";
 import { CapsuleError, describeError } from "../errors/mod.ts";
-import { OrphanSweeper, trackLiveSessions } from "../lifecycle/mod.ts";
+import {
+  FreshContainers,
+  OrphanSweeper,
+  placementByMode,
+  SharedContainers,
+  trackLiveSessions,
+  WarmPool,
+} from "../lifecycle/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { ContainerRuntime } from "../runtime/mod.ts";
 import {
@@ -42,8 +49,9 @@ export function instanceOf(config: Config): string {
 
 /**
  * Builds capsule's layers in dependency order and starts listening:
- * host keys, authenticator, session handler chain (first listed = outermost),
- * the SSH server, and the sweep for orphaned containers.
+ * host keys, the sweep for orphaned containers, the placements (warm pool
+ * over fresh containers, shared containers), authenticator, session handler
+ * chain (first listed = outermost), and the SSH server.
  *
  * @throws {CapsuleError} when a host key cannot be used or a well-known
  *   password is configured on a non-loopback address
@@ -68,7 +76,7 @@ export async function startServer(
   const live = new Set<string>();
   const sweeper = new OrphanSweeper(runtime, {
     instance,
-    isLive: (session) => live.has(session),
+    isLive: (owner) => live.has(owner),
     logger,
     intervalMs: config.server.sweepInterval * 1000,
   });
@@ -78,10 +86,17 @@ export async function startServer(
 
   const authenticator = new Authenticator(config, { logger });
   const envAllow = new EnvAllowList(config.session.envAllow);
+  const pool = new WarmPool(runtime, {
+    instance,
+    live,
+    logger,
+    fallback: new FreshContainers(runtime, instance),
+  });
+  pool.configure(profilesOf(config));
+  const shared = new SharedContainers(runtime, { instance, live, logger });
   const handler = composeSession(
     [logSession(), recoverErrors(), trackLiveSessions(live)],
-    containerHandler(runtime, {
-      instance,
+    containerHandler(placementByMode(pool, shared), {
       containerFor: (user) => resolveContainer(current, user),
     }),
   );
@@ -91,6 +106,7 @@ export async function startServer(
     logger,
     banner: config.server.banner,
     limits: connectionLimits(config),
+    onConnectionClose: (connectionId) => shared.connectionClosed(connectionId),
     openSession: (connection) => {
       const id = randomId();
       return new Session({
@@ -123,6 +139,7 @@ export async function startServer(
       }
       await drain(open, drainMs, now);
       await server.close();
+      await Promise.all([shared.close(), pool.close()]);
       await sweeper.sweep();
       logger.info("server.stopped");
     },
@@ -130,8 +147,17 @@ export async function startServer(
       reportReload(current, next, logger);
       current = next;
       authenticator.update(next);
+      pool.configure(profilesOf(next));
     },
   };
+}
+
+/** Every container profile of a config: the global one and each user's. */
+function profilesOf(config: Config): ContainerConfig[] {
+  return [
+    resolveContainer(config, undefined),
+    ...Object.keys(config.users).map((user) => resolveContainer(config, user)),
+  ];
 }
 
 async function refuseWeakPasswords(config: Config): Promise<void> {

@@ -1,17 +1,15 @@
 import type { ContainerConfig } from "../config/types.ts";
 import { CapsuleError, describeError } from "../errors/mod.ts";
-import type { ContainerRuntime, ContainerSpec, RunningProcess } from "../runtime/mod.ts";
-import { LABELS } from "../runtime/mod.ts";
+import type { RunningProcess } from "../runtime/mod.ts";
 import { pacedForwarder } from "./paced_forwarder.ts";
 import { InitFailureProbe } from "./_init_failure.ts";
+import type { PlacedProcess, Placement } from "./placement.ts";
 import { SessionClock } from "./session_clock.ts";
 import { tellUser } from "./tell_user.ts";
 import type { ExitStatus, SessionContext, SessionHandler } from "./session_context.ts";
 
 /** Options of {@linkcode containerHandler}. */
 export interface ContainerHandlerOptions {
-  /** Value of the instance label: which server owns the containers. */
-  instance: string;
   /** The container settings for a user (global settings with the user's overrides). */
   containerFor(username: string): ContainerConfig;
 }
@@ -37,77 +35,31 @@ const SIGNAL_NUMBERS: Record<string, number> = {
   USR2: 12,
 };
 
-/** Builds the engine's container spec for a session. */
-export function containerSpec(
-  ctx: SessionContext,
-  container: ContainerConfig,
-  instance: string,
-): ContainerSpec {
-  const cmd = ctx.request.kind === "exec"
-    ? [container.shell, "-c", ctx.request.command]
-    : [container.shell];
-  const env = Object.entries(ctx.env).map(([k, v]) => `${k}=${v}`);
-  if (ctx.pty) env.push(`TERM=${ctx.pty.term}`);
-  // The operator's settings win over what the client sent.
-  for (const [k, v] of Object.entries(container.env)) env.push(`${k}=${v}`);
-  return {
-    name: `capsule-${ctx.id}`,
-    image: container.image,
-    cmd,
-    env,
-    tty: ctx.pty !== undefined,
-    ...(ctx.pty ? { size: { cols: ctx.pty.cols, rows: ctx.pty.rows } } : {}),
-    labels: {
-      [LABELS.managed]: "true",
-      [LABELS.user]: ctx.identity.username,
-      [LABELS.session]: ctx.id,
-      [LABELS.connection]: ctx.connectionId,
-      [LABELS.instance]: instance,
-    },
-    workdir: container.workdir,
-    user: container.user,
-    hostname: container.hostname,
-    memory: container.memory,
-    cpus: container.cpus,
-    pids: container.pids,
-    network: container.network,
-    mounts: container.mounts,
-    capAdd: container.capAdd,
-    noNewPrivileges: container.noNewPrivileges,
-    privileged: container.privileged,
-  };
-}
-
 /**
- * The innermost session handler: runs the session's shell or command in a
- * fresh container, pipes stdin and output with backpressure both ways,
- * forwards resizes and signals, and removes the container whatever happens.
+ * The innermost session handler: has `placement` start the session's shell or
+ * command in a container, pipes stdin and output with backpressure both ways,
+ * forwards resizes and signals, enforces the timeouts, and gives the
+ * container back whatever happens.
  */
 export function containerHandler(
-  runtime: ContainerRuntime,
+  placement: Placement,
   options: ContainerHandlerOptions,
 ): SessionHandler {
   return async (ctx) => {
     const container = options.containerFor(ctx.identity.username);
-    const spec = containerSpec(ctx, container, options.instance);
-    await runtime.ensureImage(spec.image, { policy: container.pull, signal: ctx.signal });
-    if (ctx.signal.aborted) return { code: 255 };
-    const process = await runtime.run(spec, { signal: ctx.signal });
-    const log = ctx.logger.child({ container: process.containerId.slice(0, 12) });
-    log.info("container.start", { image: spec.image, tty: spec.tty });
-    const removeOnAbort = () => void runtime.remove(process.containerId).catch(() => {});
-    ctx.signal.addEventListener("abort", removeOnAbort, { once: true });
+    const placed = await placement.launch(ctx, container);
+    const end = () => placed.end();
+    ctx.signal.addEventListener("abort", end, { once: true });
     // The client may have left while the container was being created.
-    if (ctx.signal.aborted) removeOnAbort();
+    if (ctx.signal.aborted) end();
     try {
-      return await pump(ctx, process, container, removeOnAbort);
+      return await pump(ctx, placed, container);
     } finally {
-      ctx.signal.removeEventListener("abort", removeOnAbort);
+      ctx.signal.removeEventListener("abort", end);
       try {
-        await runtime.remove(process.containerId);
-        log.info("container.remove");
+        await placed.release();
       } catch (error) {
-        log.error("container.remove_failed", { error: describeError(error) });
+        ctx.logger.error("container.release_failed", { error: describeError(error) });
       }
     }
   };
@@ -118,9 +70,8 @@ const TIMED_OUT = 124;
 
 async function pump(
   ctx: SessionContext,
-  process: RunningProcess,
+  placed: PlacedProcess,
   container: ContainerConfig,
-  stop: () => void,
 ): Promise<ExitStatus> {
   const clock = new SessionClock({
     idleMs: container.idleTimeout * 1000,
@@ -128,12 +79,16 @@ async function pump(
     warn: (message) => void tellUser(ctx, message),
     expire: (reason) => {
       ctx.logger.info("session.timeout", { reason });
-      stop();
+      placed.end();
     },
   });
+  const onExpired = () => clock.end(String(placed.expired.reason));
+  placed.expired.addEventListener("abort", onExpired, { once: true });
+  if (placed.expired.aborted) onExpired();
   try {
-    return await pumpStreams(ctx, process, container, clock);
+    return await pumpStreams(ctx, placed.process, container, clock);
   } finally {
+    placed.expired.removeEventListener("abort", onExpired);
     clock.stop();
   }
 }

@@ -48,6 +48,11 @@ export class SessionClock {
     this.#warned = false;
   }
 
+  /** Ends the session now for `reason` (e.g. its container's lifetime ran out). */
+  end(reason: string): void {
+    this.#expire(reason);
+  }
+
   /** Stops watching. */
   stop(): void {
     clearInterval(this.#timer);

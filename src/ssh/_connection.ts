@@ -32,6 +32,8 @@ export interface ConnectionDeps {
   authenticator: Authenticator;
   limits: ConnectionLimits;
   openSession(info: { connectionId: string; identity: Identity; logger: Logger }): Session;
+  /** Called once the connection closed, after its sessions were told to close. */
+  onClose(connectionId: string): void;
   track(session: Session): void;
   untrack(session: Session): void;
 }
@@ -131,5 +133,6 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
       void session.done.then(() => deps.untrack(session));
     }
     logger.info("connection.close", { user: identity?.username });
+    deps.onClose(id);
   });
 }

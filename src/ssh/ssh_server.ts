@@ -27,6 +27,8 @@ export interface SshServerOptions {
   logger: Logger;
   /** Creates the state machine of a new session channel. */
   openSession(connection: ConnectionInfo): Session;
+  /** Called once an authenticated connection has closed, after its sessions were told to close. */
+  onConnectionClose?(connectionId: string): void;
   /** Text sent before authentication; empty for none. */
   banner?: string;
   /** Pre-authentication and per-connection limits (see `connectionLimits()` for the config's). */
@@ -196,6 +198,7 @@ export class SshServer {
       authenticator: this.#options.authenticator,
       limits: this.#limits,
       openSession: this.#options.openSession,
+      onClose: (connectionId) => this.#options.onConnectionClose?.(connectionId),
       track: (session) => this.#sessions.add(session),
       untrack: (session) => this.#sessions.delete(session),
     });

@@ -12,6 +12,7 @@ import {
   connectSsh2,
   type Login,
   openChannel,
+  ptyShell,
   ssh,
   sshCommand,
   waitForOutput,
@@ -32,26 +33,6 @@ function seqBytes(from: number, to: number, limit: number): Uint8Array {
   let text = "";
   for (let i = from; i <= to && text.length < limit; i++) text += `${i}\n`;
   return new TextEncoder().encode(text.slice(0, limit));
-}
-
-/** busybox ash's prompt, possibly followed by its clear-to-end-of-screen sequence. */
-// deno-lint-ignore no-control-regex
-const isPrompt = (text: string) => /# (\x1b\[J)?$/.test(text);
-
-/** An ssh2 client with a 80x24 PTY shell open and its first prompt shown. */
-async function ptyShell(login: Login) {
-  const client = await connectSsh2(login);
-  try {
-    const channel = await openChannel(client, { shell: true }, {
-      pty: { term: "xterm", rows: 24, cols: 80 },
-    });
-    const done = collect(channel);
-    await waitForOutput(channel, isPrompt);
-    return { client, channel, done };
-  } catch (error) {
-    client.end();
-    throw error;
-  }
 }
 
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");

@@ -26,11 +26,17 @@ export async function requireEngine(): Promise<void> {
 
 /**
  * Ids of the containers capsule created (running or not): every one, or only
- * one server instance's.
+ * one server instance's, and only those with these labels too.
  */
-export async function capsuleContainers(instance?: string): Promise<string[]> {
+export async function capsuleContainers(
+  instance?: string,
+  labels: Record<string, string> = {},
+): Promise<string[]> {
   const filters = ["--filter", "label=io.capsule.managed=true"];
   if (instance !== undefined) filters.push("--filter", `label=io.capsule.instance=${instance}`);
+  for (const [key, value] of Object.entries(labels)) {
+    filters.push("--filter", `label=${key}=${value}`);
+  }
   const result = await docker(["ps", "-aq", ...filters]);
   if (result.code !== 0) throw new Error(`docker ps failed: ${result.stderr}`);
   return result.stdout.split("\n").filter((l) => l !== "");

@@ -1,9 +1,11 @@
 /** An in-memory ContainerRuntime for unit tests: records calls and injects failures. */
+import { CapsuleError } from "../../src/errors/mod.ts";
 import type {
   ContainerRuntime,
   ContainerSpec,
   ContainerSummary,
   EnsureImageOptions,
+  ExecSpec,
   ExitResult,
   OutputChunk,
   RunningProcess,
@@ -23,6 +25,9 @@ export interface FakeScript {
 export type FakeCall =
   | { op: "ensureImage"; image: string; options: EnsureImageOptions }
   | { op: "run"; spec: ContainerSpec }
+  | { op: "start"; spec: ContainerSpec; id: string }
+  | { op: "exec"; id: string; spec: ExecSpec }
+  | { op: "close"; id: string }
   | { op: "remove"; id: string }
   | { op: "resize"; id: string; size: { cols: number; rows: number } }
   | { op: "signal"; id: string; name: string }
@@ -62,9 +67,16 @@ export class FakeRuntime implements ContainerRuntime {
   script: FakeScript = { exit: { code: 0, oomKilled: false } };
   failEnsureImage: Error | undefined;
   failRun: Error | undefined;
+  /** Makes `start` fail (shared and pooled containers). */
+  failStart: Error | undefined;
+  /** Makes `start` wait for this before answering. */
+  startGate: Promise<void> | undefined;
   live = new Set<string>();
+  /** Labels of the containers created, by id. */
+  labels = new Map<string, Record<string, string>>();
   #next = 0;
-  #processes = new Map<string, { finish: (code: number) => void }>();
+  /** Every process started in a container, by container id. */
+  #processes = new Map<string, ((code?: number) => void)[]>();
 
   ping(): Promise<void> {
     return Promise.resolve();
@@ -80,6 +92,30 @@ export class FakeRuntime implements ContainerRuntime {
     if (this.failRun) return Promise.reject(this.failRun);
     const id = `fake${++this.#next}`;
     this.live.add(id);
+    this.labels.set(id, spec.labels);
+    return Promise.resolve(this.#spawn(id));
+  }
+
+  async start(spec: ContainerSpec): Promise<string> {
+    const id = `fake${++this.#next}`;
+    this.calls.push({ op: "start", spec, id });
+    await this.startGate;
+    if (this.failStart) throw this.failStart;
+    this.live.add(id);
+    this.labels.set(id, spec.labels);
+    return id;
+  }
+
+  exec(id: string, spec: ExecSpec): Promise<RunningProcess> {
+    this.calls.push({ op: "exec", id, spec });
+    if (!this.live.has(id)) {
+      return Promise.reject(new CapsuleError("CONTAINER_GONE", `no container ${id}`));
+    }
+    return Promise.resolve(this.#spawn(id));
+  }
+
+  /** A process of container `id` that follows {@linkcode script}. */
+  #spawn(id: string): RunningProcess {
     const queue = new ChunkQueue();
     const script = this.script;
     let exitResult: ExitResult = script.exit ?? { code: 0, oomKilled: false };
@@ -90,11 +126,11 @@ export class FakeRuntime implements ContainerRuntime {
       queue.close();
       exited();
     };
-    this.#processes.set(id, { finish });
+    this.#processes.set(id, [...(this.#processes.get(id) ?? []), finish]);
     for (const chunk of script.output ?? []) queue.push(chunk);
     if (!script.echoStdin && !script.untilSignal) finish();
     const calls = this.calls;
-    return Promise.resolve({
+    return {
       containerId: id,
       output: queue,
       writeStdin(data: Uint8Array) {
@@ -121,18 +157,28 @@ export class FakeRuntime implements ContainerRuntime {
         await done;
         return exitResult;
       },
-    });
+      close() {
+        calls.push({ op: "close", id });
+        finish();
+        return Promise.resolve();
+      },
+    };
   }
 
   remove(id: string): Promise<void> {
     this.calls.push({ op: "remove", id });
     this.live.delete(id);
-    this.#processes.get(id)?.finish(137);
+    for (const finish of this.#processes.get(id) ?? []) finish(137);
     return Promise.resolve();
   }
 
-  list(): Promise<ContainerSummary[]> {
-    return Promise.resolve([...this.live].map((id) => ({ id, labels: {}, createdMs: 0 })));
+  /** Like the engine: the live containers carrying every one of `labels`. */
+  list(labels: Record<string, string> = {}): Promise<ContainerSummary[]> {
+    return Promise.resolve(
+      [...this.live]
+        .map((id) => ({ id, labels: this.labels.get(id) ?? {}, createdMs: 0 }))
+        .filter((c) => Object.entries(labels).every(([k, v]) => c.labels[k] === v)),
+    );
   }
 
   /** Calls of one kind. */

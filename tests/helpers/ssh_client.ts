@@ -192,3 +192,33 @@ export function waitForOutput(
     channel.on("data", onData);
   });
 }
+
+/**
+ * busybox ash's prompt, possibly followed by its clear-to-end-of-screen
+ * sequence or its cursor-position query.
+ */
+// deno-lint-ignore no-control-regex
+export const isPrompt = (text: string) => /# (\x1b\[J|\x1b\[6n)*$/.test(text);
+
+/**
+ * An ssh2 client with a 80x24 PTY shell open and its first prompt shown. It
+ * answers cursor-position queries (`ESC[6n`) as a terminal would, since
+ * busybox ash waits for the answer before reading a line.
+ */
+export async function ptyShell(login: Login) {
+  const client = await connectSsh2(login);
+  try {
+    const channel = await openChannel(client, { shell: true }, {
+      pty: { term: "xterm", rows: 24, cols: 80 },
+    });
+    channel.on("data", (data: Uint8Array) => {
+      if (new TextDecoder().decode(data).includes("\x1b[6n")) channel.write("\x1b[1;1R");
+    });
+    const done = collect(channel);
+    await waitForOutput(channel, isPrompt);
+    return { client, channel, done };
+  } catch (error) {
+    client.end();
+    throw error;
+  }
+}

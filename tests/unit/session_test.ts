@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { type ContainerConfig, defaultConfig } from "../../src/config/mod.ts";
 import { CapsuleError } from "../../src/errors/mod.ts";
+import { FreshContainers } from "../../src/lifecycle/mod.ts";
 import { silentLogger } from "../../src/log/mod.ts";
 import {
   composeSession,
@@ -19,7 +20,7 @@ const enc = (text: string) => new TextEncoder().encode(text);
 function makeSession(runtime: FakeRuntime, envAllow = ["LANG", "LC_*"]) {
   const handler = composeSession(
     [recoverErrors()],
-    containerHandler(runtime, { instance: "test", containerFor: () => CONTAINER }),
+    containerHandler(new FreshContainers(runtime, "test"), { containerFor: () => CONTAINER }),
   );
   return new Session({
     id: "s1",

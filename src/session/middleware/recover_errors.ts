@@ -13,6 +13,10 @@ export function recoverErrors(): SessionMiddleware {
       return await next(ctx);
     } catch (error) {
       const known = error instanceof CapsuleError;
+      if (known && error.code === "CLIENT_GONE") {
+        ctx.logger.info("session.client_gone");
+        return { code: error.exitCode };
+      }
       ctx.logger.error("session.error", {
         code: known ? error.code : "INTERNAL",
         error: describeError(error),

@@ -1,0 +1,77 @@
+import type { ContainerConfig } from "../config/types.ts";
+import { CapsuleError } from "../errors/mod.ts";
+import type { ContainerRuntime, RunningProcess } from "../runtime/mod.ts";
+import {
+  lifetimeReason,
+  lifetimeSignal,
+  type PlacedProcess,
+  type Placement,
+  sessionContainerSpec,
+  type SessionContext,
+} from "../session/mod.ts";
+
+/** A session gone before its container was created: nothing to run. */
+export function clientGone(): CapsuleError {
+  return new CapsuleError("CLIENT_GONE", "Session closed before it started", { exitCode: 255 });
+}
+
+/**
+ * `session` mode: a fresh container for every session, whose own process is
+ * the session's, removed when the session ends.
+ */
+export class FreshContainers implements Placement {
+  readonly #runtime: ContainerRuntime;
+  readonly #instance: string;
+
+  /**
+   * @param runtime the engine
+   * @param instance value of the instance label
+   */
+  constructor(runtime: ContainerRuntime, instance: string) {
+    this.#runtime = runtime;
+    this.#instance = instance;
+  }
+
+  async launch(ctx: SessionContext, container: ContainerConfig): Promise<PlacedProcess> {
+    const spec = sessionContainerSpec(ctx, container, this.#instance);
+    await this.#runtime.ensureImage(spec.image, { policy: container.pull, signal: ctx.signal });
+    if (ctx.signal.aborted) throw clientGone();
+    const process = await this.#runtime.run(spec, { signal: ctx.signal });
+    ctx.logger.info("container.start", {
+      container: process.containerId.slice(0, 12),
+      mode: "session",
+      image: spec.image,
+      tty: spec.tty,
+    });
+    return removedAfter(this.#runtime, ctx, process, container, container.maxLifetime * 1000);
+  }
+}
+
+/**
+ * A placed process whose container is the session's alone: ending the
+ * session removes it, and so does its lifetime (`lifetimeMs` left; 0 for
+ * none) running out.
+ */
+export function removedAfter(
+  runtime: ContainerRuntime,
+  ctx: SessionContext,
+  process: RunningProcess,
+  container: ContainerConfig,
+  lifetimeMs: number,
+): PlacedProcess {
+  const log = ctx.logger.child({ container: process.containerId.slice(0, 12) });
+  let removing: Promise<void> | undefined;
+  const remove = () => (removing ??= runtime.remove(process.containerId));
+  const lifetime = lifetimeSignal(lifetimeMs, lifetimeReason(container));
+  return {
+    process,
+    expired: lifetime.signal,
+    end: () => void remove().catch(() => {}),
+    async release() {
+      lifetime.cancel();
+      await process.close();
+      await remove();
+      log.info("container.remove");
+    },
+  };
+}

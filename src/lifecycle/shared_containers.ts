@@ -1,0 +1,265 @@
+import type { ContainerConfig } from "../config/types.ts";
+import { CapsuleError, describeError } from "../errors/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import type { ContainerRuntime } from "../runtime/mod.ts";
+import {
+  containerLabels,
+  hostContainerSpec,
+  lifetimeReason,
+  lifetimeSignal,
+  type PlacedProcess,
+  type Placement,
+  type SessionContext,
+  sessionExecSpec,
+} from "../session/mod.ts";
+import { clientGone } from "./fresh_container.ts";
+
+/** Options of {@linkcode SharedContainers}. */
+export interface SharedContainersOptions {
+  /** Value of the instance label. */
+  instance: string;
+  /** Owner ids of containers in use; the orphan sweep leaves their containers alone. */
+  live: Set<string>;
+  logger: Logger;
+}
+
+/** One shared container and who holds it. */
+interface Entry {
+  /** `connection:<id>` or `user:<name>`; also the owner label. */
+  key: string;
+  mode: "connection" | "persistent";
+  user: string;
+  /** Resolves with the container id once it runs; every racing session awaits the same one. */
+  ready: Promise<string>;
+  /** Sessions running in it. */
+  sessions: number;
+  /** Open connections that have had a session in it. */
+  connections: Set<string>;
+  /** Seconds it is kept once nobody holds it. */
+  graceMs: number;
+  grace: ReturnType<typeof setTimeout> | undefined;
+  lifetime: { signal: AbortSignal; cancel(): void };
+}
+
+/**
+ * `connection` and `persistent` modes: one container per SSH connection, or
+ * one per user, that every session of it is exec'd into. A container is held
+ * by its running sessions and by the open connections that used it; once
+ * nobody holds it, it is removed (`connection` mode) or kept for the grace
+ * period (`persistent` mode), and a session that comes back within it lands
+ * in the same container. Sessions racing to create a container share one
+ * creation, so they end up in one container.
+ */
+export class SharedContainers implements Placement {
+  readonly #runtime: ContainerRuntime;
+  readonly #options: SharedContainersOptions;
+  readonly #entries = new Map<string, Entry>();
+  /** Removals in progress, by key: a new container of the same name waits for them. */
+  readonly #retiring = new Map<string, Promise<void>>();
+
+  /**
+   * @param runtime the engine
+   * @param options instance label, live-owner registry and logger
+   */
+  constructor(runtime: ContainerRuntime, options: SharedContainersOptions) {
+    this.#runtime = runtime;
+    this.#options = options;
+  }
+
+  /** How many shared containers exist or are being created. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  async launch(ctx: SessionContext, container: ContainerConfig): Promise<PlacedProcess> {
+    try {
+      return await this.#launchOnce(ctx, container);
+    } catch (error) {
+      if (!(error instanceof CapsuleError && error.code === "CONTAINER_GONE")) throw error;
+      // The container died under its holders (its shell was killed, or it was
+      // removed by hand): it is gone for good, so start over in a new one.
+      ctx.logger.warn("container.gone", { error: describeError(error) });
+      return await this.#launchOnce(ctx, container);
+    }
+  }
+
+  async #launchOnce(ctx: SessionContext, container: ContainerConfig): Promise<PlacedProcess> {
+    const entry = this.#hold(ctx, container);
+    let process;
+    try {
+      const id = await entry.ready;
+      if (ctx.signal.aborted) throw clientGone();
+      process = await this.#runtime.exec(id, sessionExecSpec(ctx, container));
+    } catch (error) {
+      entry.sessions--;
+      if (error instanceof CapsuleError && error.code === "CONTAINER_GONE") {
+        await this.#retire(entry);
+      } else {
+        this.#maybeRetire(entry);
+      }
+      throw error;
+    }
+    const log = ctx.logger.child({ container: process.containerId.slice(0, 12) });
+    log.info("container.exec", { mode: entry.mode, tty: ctx.pty !== undefined });
+    let released = false;
+    return {
+      process,
+      expired: entry.lifetime.signal,
+      end: () => void process.close(),
+      release: async () => {
+        if (released) return;
+        released = true;
+        await process.close();
+        entry.sessions--;
+        this.#maybeRetire(entry);
+      },
+    };
+  }
+
+  /** Takes a hold on the session's container, creating it if there is none. */
+  #hold(ctx: SessionContext, container: ContainerConfig): Entry {
+    const mode = container.mode === "persistent" ? "persistent" : "connection";
+    const key = mode === "persistent"
+      ? `user:${ctx.identity.username}`
+      : `connection:${ctx.connectionId}`;
+    let entry = this.#entries.get(key);
+    if (entry === undefined) {
+      entry = this.#create(ctx, container, key, mode);
+      this.#entries.set(key, entry);
+    }
+    clearTimeout(entry.grace);
+    entry.grace = undefined;
+    entry.sessions++;
+    // A session of a connection that already closed must not hold the container for good.
+    if (!ctx.signal.aborted) entry.connections.add(ctx.connectionId);
+    return entry;
+  }
+
+  #create(
+    ctx: SessionContext,
+    container: ContainerConfig,
+    key: string,
+    mode: Entry["mode"],
+  ): Entry {
+    const user = ctx.identity.username;
+    const lifetime = lifetimeSignal(container.maxLifetime * 1000, lifetimeReason(container));
+    const entry: Entry = {
+      key,
+      mode,
+      user,
+      ready: Promise.resolve(""),
+      sessions: 0,
+      connections: new Set(),
+      graceMs: mode === "persistent" ? container.gracePeriod * 1000 : 0,
+      grace: undefined,
+      lifetime,
+    };
+    // Counted as live before the engine knows it, so no sweep can take it.
+    this.#options.live.add(key);
+    const labels = containerLabels(this.#options.instance, {
+      mode,
+      owner: key,
+      user,
+      ...(mode === "connection" ? { connection: ctx.connectionId } : {}),
+    }, container);
+    entry.ready = (async () => {
+      await this.#retiring.get(key);
+      await this.#runtime.ensureImage(container.image, { policy: container.pull });
+      const id = await this.#runtime.start(
+        hostContainerSpec(container, await containerName(this.#options.instance, key), labels),
+      );
+      this.#options.logger.info("container.start", {
+        container: id.slice(0, 12),
+        mode,
+        user,
+        image: container.image,
+      });
+      return id;
+    })();
+    // A failed creation is retried by the next session, not handed to it.
+    entry.ready.catch(() => {
+      if (this.#entries.get(key) === entry) this.#entries.delete(key);
+      lifetime.cancel();
+      if (!this.#entries.has(key)) this.#options.live.delete(key);
+    });
+    // At its maximum lifetime the container goes, with whoever is in it
+    // (each session is told why); the next session gets a new one.
+    lifetime.signal.addEventListener("abort", () => void this.#retire(entry), { once: true });
+    return entry;
+  }
+
+  /** Called when an SSH connection closes: it no longer holds any container. */
+  connectionClosed(connectionId: string): void {
+    for (const entry of [...this.#entries.values()]) {
+      if (entry.connections.delete(connectionId)) this.#maybeRetire(entry);
+    }
+  }
+
+  /** Removes a container nobody holds: now, or after the grace period. */
+  #maybeRetire(entry: Entry): void {
+    if (entry.sessions > 0 || entry.connections.size > 0) return;
+    if (this.#entries.get(entry.key) !== entry) return;
+    if (entry.graceMs === 0) {
+      void this.#retire(entry);
+      return;
+    }
+    clearTimeout(entry.grace);
+    entry.grace = setTimeout(() => void this.#retire(entry), entry.graceMs);
+  }
+
+  #retire(entry: Entry): Promise<void> {
+    if (this.#entries.get(entry.key) !== entry) {
+      return this.#retiring.get(entry.key) ?? Promise.resolve();
+    }
+    this.#entries.delete(entry.key);
+    const removal = this.#remove(entry).finally(() => {
+      if (this.#retiring.get(entry.key) === removal) this.#retiring.delete(entry.key);
+    });
+    this.#retiring.set(entry.key, removal);
+    return removal;
+  }
+
+  async #remove(entry: Entry): Promise<void> {
+    clearTimeout(entry.grace);
+    entry.lifetime.cancel();
+    const log = this.#options.logger.child({ user: entry.user });
+    let id: string;
+    try {
+      id = await entry.ready;
+    } catch {
+      return; // never created; its sessions were told why
+    }
+    try {
+      await this.#runtime.remove(id);
+      log.info("container.remove", { container: id.slice(0, 12), mode: entry.mode });
+    } catch (error) {
+      log.warn("container.remove_failed", { mode: entry.mode, error: describeError(error) });
+    } finally {
+      // Only after removal, so that no sweep races it; unless a new container took the key.
+      if (!this.#entries.has(entry.key)) this.#options.live.delete(entry.key);
+    }
+  }
+
+  /** Removes every shared container now (shutdown: every session has ended). */
+  async close(): Promise<void> {
+    await Promise.all([...this.#entries.values()].map((entry) => this.#retire(entry)));
+    await Promise.all(this.#retiring.values());
+  }
+}
+
+/**
+ * A container name that is the same for the same instance and owner, so that
+ * a second creation fails on the engine instead of making a second container.
+ */
+async function containerName(instance: string, key: string): Promise<string> {
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode(`${instance}\0${key}`),
+  );
+  const hex = Array.from(
+    new Uint8Array(digest).slice(0, 10),
+    (b) => b.toString(16).padStart(2, "0"),
+  )
+    .join("");
+  return `capsule-${key.slice(0, key.indexOf(":"))}-${hex}`;
+}

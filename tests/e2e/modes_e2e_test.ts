@@ -1,0 +1,245 @@
+/**
+ * End to end: the container modes — `connection`, `persistent` and the warm
+ * pool — against the real server, engine and clients. Each must behave like
+ * `session` mode (exit codes, stdin EOF, stderr, env, TTY size, resize,
+ * Ctrl-C, signals), plus what the mode itself promises.
+ */
+import assert from "node:assert/strict";
+import { hashPassword } from "../../src/auth/mod.ts";
+import { type CapsuleProcess, startCapsule } from "../helpers/capsule_process.ts";
+import { assertNoContainersLeft, capsuleContainers, requireEngine } from "../helpers/docker.ts";
+import {
+  collect,
+  connectSsh2,
+  type Login,
+  openChannel,
+  ptyShell,
+  ssh,
+  waitForOutput,
+} from "../helpers/ssh_client.ts";
+
+const PASSWORD = "s3cret";
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `read` until `done` holds for its value (20 s at most) and returns the value. */
+async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  let value = await read();
+  while (!done(value) && Date.now() < deadline) {
+    await sleep(100);
+    value = await read();
+  }
+  assert.ok(done(value), `condition not reached; last value: ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** The checks every mode must pass exactly as `session` mode does. */
+async function behavesLikeSessionMode(t: Deno.TestContext, login: Login): Promise<void> {
+  await t.step("exit code and $HOME", async () => {
+    const result = await ssh(login, "echo $HOME; exit 3");
+    assert.equal(result.stdout, "/root\n");
+    assert.equal(result.code, 3);
+  });
+  await t.step("stdin reaches the process and ends with EOF", async () => {
+    const result = await ssh(login, "wc -c", { stdin: "abc" });
+    assert.equal(result.stdout.trim(), "3");
+    assert.equal(result.code, 0);
+  });
+  await t.step("stderr stays apart from stdout", async () => {
+    const result = await ssh(login, "echo out; echo err >&2; exit 1");
+    assert.equal(result.stdout, "out\n");
+    assert.equal(result.stderr, "err\n");
+    assert.equal(result.code, 1);
+  });
+  await t.step("allowed env passes, others do not", async () => {
+    const result = await ssh(login, 'echo "$LANG|$SECRET"', {
+      args: ["-o", "SendEnv=LANG SECRET"],
+      env: { LANG: "C.UTF-8", SECRET: "nope" },
+    });
+    assert.equal(result.stdout, "C.UTF-8|\n");
+  });
+  await t.step("an exec with a PTY sees its size and TERM from the start", async () => {
+    const client = await connectSsh2(login);
+    try {
+      const channel = await openChannel(client, { exec: "stty size; echo $TERM; exit 4" }, {
+        pty: { term: "vt100", rows: 33, cols: 101 },
+      });
+      const result = await collect(channel);
+      assert.equal(result.stdout, "33 101\r\nvt100\r\n");
+      assert.equal(result.code, 4);
+    } finally {
+      client.end();
+    }
+  });
+  await t.step("a PTY shell follows resizes, and Ctrl-C interrupts", async () => {
+    const { client, channel, done } = await ptyShell(login);
+    try {
+      channel.setWindow(50, 132, 0, 0);
+      await sleep(500);
+      channel.write("stty size\n");
+      await waitForOutput(channel, (s) => s.includes("50 132"));
+      channel.write("sleep 100\n");
+      await sleep(500);
+      channel.write("\x03");
+      channel.write("echo after-$((40+2))\n");
+      await waitForOutput(channel, (s) => s.includes("after-42"));
+      channel.write("exit 7\n");
+      assert.equal((await done).code, 7);
+    } finally {
+      client.end();
+    }
+  });
+  await t.step("a signal request reaches the process", async () => {
+    const client = await connectSsh2(login);
+    try {
+      const channel = await openChannel(client, { exec: "echo started; sleep 100" });
+      const done = collect(channel);
+      await waitForOutput(channel, (s) => s.includes("started"));
+      channel.signal("TERM");
+      const result = await done;
+      assert.equal(result.signal, "SIGTERM", JSON.stringify(result));
+    } finally {
+      client.end();
+    }
+  });
+}
+
+Deno.test("end to end: container modes", async (t) => {
+  await requireEngine();
+  const passwordHash = await hashPassword(PASSWORD);
+  const capsule: CapsuleProcess = await startCapsule({
+    config: {
+      server: { penalties: { enabled: false }, maxStartupsPerSource: 20 },
+      users: {
+        conn: { passwordHash, container: { mode: "connection" } },
+        pers: { passwordHash, container: { mode: "persistent", gracePeriod: 4 } },
+        brief: { passwordHash, container: { mode: "persistent", maxLifetime: 3 } },
+        pool: { passwordHash, container: { pool: { size: 2 } } },
+      },
+    },
+  });
+  const login = (user: string): Login => ({ port: capsule.port, user, password: PASSWORD });
+  const containersOf = (labels: Record<string, string>) =>
+    capsuleContainers(capsule.instance, labels);
+
+  try {
+    await t.step(
+      "connection mode behaves like session mode",
+      (t) => behavesLikeSessionMode(t, login("conn")),
+    );
+    await t.step(
+      "persistent mode behaves like session mode",
+      (t) => behavesLikeSessionMode(t, login("pers")),
+    );
+    await t.step(
+      "the warm pool behaves like session mode",
+      (t) => behavesLikeSessionMode(t, login("pool")),
+    );
+
+    await t.step("connection mode: one container per connection, gone when it closes", async () => {
+      const first = await connectSsh2(login("conn"));
+      const second = await connectSsh2(login("conn"));
+      try {
+        const run = async (client: typeof first, command: string) =>
+          await collect(await openChannel(client, { exec: command }));
+        assert.equal((await run(first, "echo one > /tmp/mark")).code, 0);
+        assert.equal((await run(first, "cat /tmp/mark")).stdout, "one\n");
+        assert.equal(
+          (await run(second, "cat /tmp/mark 2>/dev/null || echo absent")).stdout,
+          "absent\n",
+        );
+        const mode = { "io.capsule.mode": "connection" };
+        assert.equal((await containersOf(mode)).length, 2);
+        first.end();
+        await eventually(() => containersOf(mode), (ids) => ids.length === 1);
+      } finally {
+        first.end();
+        second.end();
+      }
+      await eventually(
+        () => containersOf({ "io.capsule.mode": "connection" }),
+        (ids) => ids.length === 0,
+      );
+    });
+
+    await t.step("persistent mode: files and processes outlive the connection", async () => {
+      const user = { "io.capsule.user": "pers" };
+      // Wait out the grace period of earlier steps: start from no container.
+      await eventually(() => containersOf(user), (ids) => ids.length === 0);
+      const started = await ssh(
+        login("pers"),
+        "echo kept > /tmp/kept; sleep 1000 >/dev/null 2>&1 & echo started",
+      );
+      assert.equal(started.stdout, "started\n");
+      const back = await ssh(login("pers"), "cat /tmp/kept; ps | grep -c '[s]leep 1000'");
+      assert.equal(back.stdout, "kept\n1\n");
+      assert.equal((await containersOf(user)).length, 1);
+      // Once nobody holds it for the grace period (4 s), it goes.
+      await eventually(() => containersOf(user), (ids) => ids.length === 0);
+    });
+
+    await t.step("persistent mode: racing logins land in one container", async () => {
+      const user = { "io.capsule.user": "pers" };
+      await eventually(() => containersOf(user), (ids) => ids.length === 0);
+      const racing = await Promise.all(
+        Array.from({ length: 6 }, () => ssh(login("pers"), "echo x >> /tmp/race; sleep 1")),
+      );
+      assert.deepEqual(racing.map((r) => r.code), [0, 0, 0, 0, 0, 0]);
+      assert.equal((await containersOf(user)).length, 1);
+      const count = await ssh(login("pers"), "wc -l < /tmp/race");
+      assert.equal(count.stdout.trim(), "6");
+    });
+
+    await t.step("persistent mode: a vanished client's process is hung up", async () => {
+      const client = await connectSsh2(login("pers"));
+      const channel = await openChannel(client, { exec: "echo up; sleep 2000" });
+      await waitForOutput(channel, (s) => s.includes("up"));
+      client.destroy();
+      await eventually(
+        async () => (await ssh(login("pers"), "ps | grep -c '[s]leep 2000'")).stdout.trim(),
+        (count) => count === "0",
+      );
+    });
+
+    await t.step(
+      "the maximum lifetime ends sessions with a reason and removes the container",
+      async () => {
+        const result = await ssh(login("brief"), "sleep 30");
+        assert.equal(result.code, 124);
+        assert.match(
+          result.stderr,
+          /capsule: session ended: the container reached its maximum lifetime of 3 s/,
+        );
+        await eventually(
+          () => containersOf({ "io.capsule.user": "brief" }),
+          (ids) => ids.length === 0,
+        );
+      },
+    );
+
+    await t.step("the warm pool: a container serves one session and is replaced", async () => {
+      const pool = { "io.capsule.mode": "pool" };
+      const before = await eventually(() => containersOf(pool), (ids) => ids.length === 2);
+      const wrote = await ssh(login("pool"), "echo secret > /tmp/s; echo done");
+      assert.equal(wrote.stdout, "done\n");
+      const read = await ssh(login("pool"), "cat /tmp/s 2>/dev/null || echo absent");
+      assert.equal(read.stdout, "absent\n", "a pooled container is never used twice");
+      const after = await eventually(() => containersOf(pool), (ids) => ids.length === 2);
+      assert.equal(after.filter((id) => before.includes(id)).length, 0, "both were replaced");
+      const lines = capsule.logs().filter((r) =>
+        r.event === "container.start" && r.mode === "pool" && r.user === "pool"
+      );
+      assert.ok(lines.length >= 2, "the log names the user a pooled container served");
+    });
+
+    await t.step("shutdown removes shared, pooled and kept containers", async () => {
+      const kept = await ssh(login("pers"), "true");
+      assert.equal(kept.code, 0);
+      assert.equal((await containersOf({ "io.capsule.user": "pers" })).length, 1);
+      assert.equal(await capsule.stop(), 0);
+      await assertNoContainersLeft(15_000, capsule.instance);
+    });
+  } finally {
+    await capsule.stop().catch(() => {});
+  }
+});
