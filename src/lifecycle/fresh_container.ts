@@ -69,7 +69,7 @@ export function removedAfter(
     end: () => void remove().catch(() => {}),
     async release() {
       lifetime.cancel();
-      await process.close();
+      await process.close({ containerGoing: true });
       await remove();
       log.info("container.remove");
     },

@@ -98,10 +98,12 @@ export interface RunningProcess {
   wait(): Promise<ExitResult>;
   /**
    * Lets go of the process: its streams are dropped (the output ends) and,
-   * for a process exec'd into a shared container that is still running, it
-   * gets `SIGHUP`, as when a terminal hangs up. Idempotent.
+   * for a process exec'd into a container that stays, it gets `SIGHUP` if
+   * still running, as when a terminal hangs up, and its pid file goes.
+   * `containerGoing`: the container is about to be removed, so nothing in it
+   * needs tidying. Idempotent.
    */
-  close(): Promise<void>;
+  close(options?: { containerGoing?: boolean }): Promise<void>;
 }
 
 /** A container as {@linkcode ContainerRuntime.list} reports it. */

@@ -506,10 +506,11 @@ class DockerExecProcess implements RunningProcess {
     }
   }
 
-  async close(): Promise<void> {
+  async close(options: { containerGoing?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#socket.destroy();
+    if (options.containerGoing) return;
     await this.#run(this.#exited ? FORGET_PID : HANG_UP).catch(() => {});
   }
 }

@@ -94,10 +94,16 @@ export async function startServer(
   });
   pool.configure(profilesOf(config));
   const shared = new SharedContainers(runtime, { instance, live, logger });
+  // Containers still being given back after their session reported its exit status.
+  const releases = new Set<Promise<void>>();
   const handler = composeSession(
     [logSession(), recoverErrors(), trackLiveSessions(live)],
     containerHandler(placementByMode(pool, shared), {
       containerFor: (user) => resolveContainer(current, user),
+      track: (release) => {
+        releases.add(release);
+        void release.finally(() => releases.delete(release));
+      },
     }),
   );
   const server = new SshServer({
@@ -139,6 +145,7 @@ export async function startServer(
       }
       await drain(open, drainMs, now);
       await server.close();
+      await Promise.all(releases);
       await Promise.all([shared.close(), pool.close()]);
       await sweeper.sweep();
       logger.info("server.stopped");

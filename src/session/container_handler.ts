@@ -12,6 +12,13 @@ import type { ExitStatus, SessionContext, SessionHandler } from "./session_conte
 export interface ContainerHandlerOptions {
   /** The container settings for a user (global settings with the user's overrides). */
   containerFor(username: string): ContainerConfig;
+  /**
+   * Takes the release of a session's container (its removal, mostly), which
+   * then finishes after the client has its exit status: removing a container
+   * takes longer than the rest of a short session. The caller must await
+   * what it took before it stops. Without it, the handler waits.
+   */
+  track?(release: Promise<void>): void;
 }
 
 /** Least time between two resize calls to the engine: at most five a second. */
@@ -56,11 +63,11 @@ export function containerHandler(
       return await pump(ctx, placed, container);
     } finally {
       ctx.signal.removeEventListener("abort", end);
-      try {
-        await placed.release();
-      } catch (error) {
+      const released = placed.release().catch((error) => {
         ctx.logger.error("container.release_failed", { error: describeError(error) });
-      }
+      });
+      if (options.track) options.track(released);
+      else await released;
     }
   };
 }
