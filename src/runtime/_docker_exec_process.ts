@@ -1,0 +1,143 @@
+// @ts-types="@types/dockerode"
+import type Docker from "dockerode";
+import type { Duplex } from "node:stream";
+import { AttachedStreams } from "./_attached_streams.ts";
+import { exitStatusLost } from "./_engine_errors.ts";
+import type { ExecSpec, ExitResult, OutputChunk, RunningProcess } from "./container_runtime.ts";
+
+/*
+ * The engine has no API to signal an exec'd process, and the pid it reports
+ * is the host's. So each session's command starts under a tiny shell wrapper
+ * that writes its own pid (inside the container) to a file and then execs
+ * the command, keeping that pid; signals are sent by a second exec running
+ * `kill` on the recorded pid.
+ */
+
+/** The exec's command line: the session's command behind the pid-recording wrapper. */
+export function wrappedCommand(spec: ExecSpec, pidFile: string): string[] {
+  return [spec.shell, "-c", spec.tty ? RECORD_PID_TTY : RECORD_PID, pidFile, ...spec.cmd];
+}
+
+/** Where an exec'd session's shell records its pid. */
+export function pidFileOf(spec: ExecSpec): string {
+  return `/tmp/.capsule-${spec.id}.pid`;
+}
+
+/** `sh -c RECORD_PID <pid file> <command...>`: writes the shell's pid, then execs the command. */
+const RECORD_PID = `{ echo $$ > "$0"; } 2>/dev/null; exec "$@"`;
+/**
+ * RECORD_PID for a TTY: engines before API 1.42 size an exec's TTY only after
+ * it started, so the command could see 0x0 (`stty size` fails in a fresh
+ * `docker exec -t`). This waits up to a second for the size first.
+ */
+const RECORD_PID_TTY = `{ echo $$ > "$0"; } 2>/dev/null
+if command -v stty >/dev/null 2>&1; then
+  n=0
+  while [ $n -lt 100 ]; do
+    case "$(stty size 2>/dev/null)" in
+      "" | "0 0") sleep 0.01 2>/dev/null || break; n=$((n + 1)) ;;
+      *) break ;;
+    esac
+  done
+fi
+exec "$@"`;
+/** `sh -c SIGNAL_PID <pid file> <signal>`: signals the recorded pid. */
+const SIGNAL_PID = `kill -s "$1" "$(cat "$0")"`;
+/** `sh -c HANG_UP <pid file>`: hangs up the recorded pid and forgets it. */
+const HANG_UP = `kill -s HUP "$(cat "$0")" 2>/dev/null; rm -f "$0"`;
+/** `sh -c FORGET_PID <pid file>`: removes the pid file of a process that ended. */
+const FORGET_PID = `rm -f "$0"`;
+
+/** How long an exec may still report "running" after its output ended. */
+const EXEC_EXIT_WAIT_MS = 5_000;
+
+/** A process exec'd into a running container. */
+export class DockerExecProcess implements RunningProcess {
+  readonly containerId: string;
+  readonly output: AsyncIterable<OutputChunk>;
+  readonly #container: Docker.Container;
+  readonly #exec: Docker.Exec;
+  readonly #streams: AttachedStreams;
+  readonly #spec: ExecSpec;
+  readonly #pidFile: string;
+  #exit: Promise<ExitResult> | undefined;
+  #exited = false;
+  #closed = false;
+
+  constructor(
+    container: Docker.Container,
+    exec: Docker.Exec,
+    socket: Duplex,
+    spec: ExecSpec,
+    pidFile: string,
+  ) {
+    this.containerId = container.id;
+    this.#container = container;
+    this.#exec = exec;
+    this.#streams = new AttachedStreams(socket, spec.tty);
+    this.output = this.#streams.output;
+    this.#spec = spec;
+    this.#pidFile = pidFile;
+  }
+
+  writeStdin(data: Uint8Array): Promise<void> {
+    return this.#streams.write(data);
+  }
+
+  closeStdin(): Promise<void> {
+    // The engine drops a TTY exec's output once its stdin is half-closed; a
+    // terminal has no EOF of its own anyway (sshd ignores one on a PTY too).
+    if (!this.#spec.tty) this.#streams.end();
+    return Promise.resolve();
+  }
+
+  async resize(size: { cols: number; rows: number }): Promise<void> {
+    await this.#exec.resize({ h: size.rows, w: size.cols });
+  }
+
+  async signal(name: string): Promise<void> {
+    if (!/^[A-Z0-9]+$/.test(name)) throw new TypeError(`Bad signal name "${name}"`);
+    await this.#run(SIGNAL_PID, name);
+  }
+
+  /** Runs a helper script (one of the constants above) next to the process, detached. */
+  async #run(script: string, ...args: string[]): Promise<void> {
+    const helper = await this.#container.exec({
+      Cmd: [this.#spec.shell, "-c", script, this.#pidFile, ...args],
+      ...(this.#spec.user !== "" ? { User: this.#spec.user } : {}),
+    });
+    await helper.start({ Detach: true });
+  }
+
+  wait(): Promise<ExitResult> {
+    this.#exit ??= this.#waitForExit();
+    return this.#exit;
+  }
+
+  async #waitForExit(): Promise<ExitResult> {
+    // Called once the output has ended; the exec's end is recorded a moment later.
+    const deadline = Date.now() + EXEC_EXIT_WAIT_MS;
+    try {
+      while (true) {
+        const info = await this.#exec.inspect();
+        if (!info.Running && info.ExitCode !== null) {
+          this.#exited = true;
+          return { code: info.ExitCode, oomKilled: false };
+        }
+        if (Date.now() > deadline) throw new Error("the exec still reports running");
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    } catch (error) {
+      this.#streams.destroy();
+      throw exitStatusLost(error);
+    }
+  }
+
+  async close(options: { containerGoing?: boolean } = {}): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#streams.destroy();
+    if (options.containerGoing) return;
+    await this.#run(this.#exited ? FORGET_PID : HANG_UP).catch(() => {});
+  }
+}
