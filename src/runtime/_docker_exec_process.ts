@@ -3,6 +3,7 @@ import type Docker from "dockerode";
 import type { Duplex } from "node:stream";
 import { AttachedStreams } from "./_attached_streams.ts";
 import { exitStatusLost } from "./_engine_errors.ts";
+import { WAIT_FOR_TTY_SIZE } from "./_tty_size.ts";
 import type { ExecSpec, ExitResult, OutputChunk, RunningProcess } from "./container_runtime.ts";
 
 /*
@@ -25,21 +26,9 @@ export function pidFileOf(spec: ExecSpec): string {
 
 /** `sh -c RECORD_PID <pid file> <command...>`: writes the shell's pid, then execs the command. */
 const RECORD_PID = `{ echo $$ > "$0"; } 2>/dev/null; exec "$@"`;
-/**
- * RECORD_PID for a TTY: engines before API 1.42 size an exec's TTY only after
- * it started, so the command could see 0x0 (`stty size` fails in a fresh
- * `docker exec -t`). This waits up to a second for the size first.
- */
+/** RECORD_PID for a TTY: waits for the TTY's size too (see WAIT_FOR_TTY_SIZE). */
 const RECORD_PID_TTY = `{ echo $$ > "$0"; } 2>/dev/null
-if command -v stty >/dev/null 2>&1; then
-  n=0
-  while [ $n -lt 100 ]; do
-    case "$(stty size 2>/dev/null)" in
-      "" | "0 0") sleep 0.01 2>/dev/null || break; n=$((n + 1)) ;;
-      *) break ;;
-    esac
-  done
-fi
+${WAIT_FOR_TTY_SIZE}
 exec "$@"`;
 /** `sh -c SIGNAL_PID <pid file> <signal>`: signals the recorded pid. */
 const SIGNAL_PID = `kill -s "$1" "$(cat "$0")"`;

@@ -14,6 +14,8 @@ export interface ContainerSpec {
   image: string;
   /** The process to run as PID 1's child: e.g. `["/bin/sh", "-c", "echo hi"]`. */
   cmd: string[];
+  /** A POSIX shell in the image; with a TTY, it holds `cmd` back until the TTY has its size. */
+  shell: string;
   /** `NAME=value` entries. */
   env: string[];
   /** Allocate a TTY (stdout and stderr are then one stream). */

@@ -5,6 +5,7 @@ import { CapsuleError } from "../errors/mod.ts";
 import { DockerExecProcess, pidFileOf, wrappedCommand } from "./_docker_exec_process.ts";
 import { DockerProcess } from "./_docker_process.ts";
 import { engineErrorOf, isUnreachable, unreachable } from "./_engine_errors.ts";
+import { onceSized } from "./_tty_size.ts";
 import type {
   ContainerRuntime,
   ContainerSpec,
@@ -103,7 +104,7 @@ export class DockerRuntime implements ContainerRuntime {
       return await this.#docker.createContainer({
         name: spec.name,
         Image: spec.image,
-        Cmd: spec.cmd,
+        Cmd: attached && spec.tty ? onceSized(spec.shell, spec.cmd) : spec.cmd,
         Env: spec.env,
         Tty: spec.tty,
         OpenStdin: true,

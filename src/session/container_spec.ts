@@ -66,6 +66,7 @@ function baseSpec(
 ): Omit<ContainerSpec, "name" | "cmd" | "env" | "tty" | "labels"> {
   return {
     image: container.image,
+    shell: container.shell,
     workdir: container.workdir,
     user: container.user,
     hostname: container.hostname,

@@ -8,12 +8,12 @@ import assert from "node:assert/strict";
 import { hashPassword } from "../../src/auth/mod.ts";
 import { type CapsuleProcess, startCapsule } from "../helpers/capsule_process.ts";
 import { assertNoContainersLeft, capsuleContainers, requireEngine } from "../helpers/docker.ts";
+import { checkSessionBehaviour } from "../helpers/session_checks.ts";
 import {
   collect,
   connectSsh2,
   type Login,
   openChannel,
-  ptyShell,
   ssh,
   waitForOutput,
 } from "../helpers/ssh_client.ts";
@@ -31,77 +31,6 @@ async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean
   }
   assert.ok(done(value), `condition not reached; last value: ${JSON.stringify(value)}`);
   return value;
-}
-
-/** The checks every mode must pass exactly as `session` mode does. */
-async function behavesLikeSessionMode(t: Deno.TestContext, login: Login): Promise<void> {
-  await t.step("exit code and $HOME", async () => {
-    const result = await ssh(login, "echo $HOME; exit 3");
-    assert.equal(result.stdout, "/root\n");
-    assert.equal(result.code, 3);
-  });
-  await t.step("stdin reaches the process and ends with EOF", async () => {
-    const result = await ssh(login, "wc -c", { stdin: "abc" });
-    assert.equal(result.stdout.trim(), "3");
-    assert.equal(result.code, 0);
-  });
-  await t.step("stderr stays apart from stdout", async () => {
-    const result = await ssh(login, "echo out; echo err >&2; exit 1");
-    assert.equal(result.stdout, "out\n");
-    assert.equal(result.stderr, "err\n");
-    assert.equal(result.code, 1);
-  });
-  await t.step("allowed env passes, others do not", async () => {
-    const result = await ssh(login, 'echo "$LANG|$SECRET"', {
-      args: ["-o", "SendEnv=LANG SECRET"],
-      env: { LANG: "C.UTF-8", SECRET: "nope" },
-    });
-    assert.equal(result.stdout, "C.UTF-8|\n");
-  });
-  await t.step("an exec with a PTY sees its size and TERM from the start", async () => {
-    const client = await connectSsh2(login);
-    try {
-      const channel = await openChannel(client, { exec: "stty size; echo $TERM; exit 4" }, {
-        pty: { term: "vt100", rows: 33, cols: 101 },
-      });
-      const result = await collect(channel);
-      assert.equal(result.stdout, "33 101\r\nvt100\r\n");
-      assert.equal(result.code, 4);
-    } finally {
-      client.end();
-    }
-  });
-  await t.step("a PTY shell follows resizes, and Ctrl-C interrupts", async () => {
-    const { client, channel, done } = await ptyShell(login);
-    try {
-      channel.setWindow(50, 132, 0, 0);
-      await sleep(500);
-      channel.write("stty size\n");
-      await waitForOutput(channel, (s) => s.includes("50 132"));
-      channel.write("sleep 100\n");
-      await sleep(500);
-      channel.write("\x03");
-      channel.write("echo after-$((40+2))\n");
-      await waitForOutput(channel, (s) => s.includes("after-42"));
-      channel.write("exit 7\n");
-      assert.equal((await done).code, 7);
-    } finally {
-      client.end();
-    }
-  });
-  await t.step("a signal request reaches the process", async () => {
-    const client = await connectSsh2(login);
-    try {
-      const channel = await openChannel(client, { exec: "echo started; sleep 100" });
-      const done = collect(channel);
-      await waitForOutput(channel, (s) => s.includes("started"));
-      channel.signal("TERM");
-      const result = await done;
-      assert.equal(result.signal, "SIGTERM", JSON.stringify(result));
-    } finally {
-      client.end();
-    }
-  });
 }
 
 Deno.test("end to end: container modes", async (t) => {
@@ -125,15 +54,15 @@ Deno.test("end to end: container modes", async (t) => {
   try {
     await t.step(
       "connection mode behaves like session mode",
-      (t) => behavesLikeSessionMode(t, login("conn")),
+      (t) => checkSessionBehaviour(t, login("conn")),
     );
     await t.step(
       "persistent mode behaves like session mode",
-      (t) => behavesLikeSessionMode(t, login("pers")),
+      (t) => checkSessionBehaviour(t, login("pers")),
     );
     await t.step(
       "the warm pool behaves like session mode",
-      (t) => behavesLikeSessionMode(t, login("pool")),
+      (t) => checkSessionBehaviour(t, login("pool")),
     );
 
     await t.step("connection mode: one container per connection, gone when it closes", async () => {
