@@ -37,8 +37,24 @@ const HANG_UP = `kill -s HUP "$(cat "$0")" 2>/dev/null; rm -f "$0"`;
 /** `sh -c FORGET_PID <pid file>`: removes the pid file of a process that ended. */
 const FORGET_PID = `rm -f "$0"`;
 
+/** Whether the engine reported an OOM kill in a container since a time (ms since the epoch). */
+export type OomSince = (containerId: string, sinceMs: number) => Promise<boolean>;
+
 /** How long an exec may still report "running" after its output ended. */
 const EXEC_EXIT_WAIT_MS = 5_000;
+
+/** What {@linkcode DockerExecProcess} is made of. */
+export interface ExecParts {
+  container: Docker.Container;
+  exec: Docker.Exec;
+  /** The exec's hijacked connection. */
+  socket: Duplex;
+  spec: ExecSpec;
+  pidFile: string;
+  oomSince: OomSince;
+  /** When the exec was created, in milliseconds since the epoch. */
+  startedMs: number;
+}
 
 /** A process exec'd into a running container. */
 export class DockerExecProcess implements RunningProcess {
@@ -49,24 +65,23 @@ export class DockerExecProcess implements RunningProcess {
   readonly #streams: AttachedStreams;
   readonly #spec: ExecSpec;
   readonly #pidFile: string;
+  readonly #oomSince: OomSince;
+  readonly #startedMs: number;
   #exit: Promise<ExitResult> | undefined;
   #exited = false;
   #closed = false;
 
-  constructor(
-    container: Docker.Container,
-    exec: Docker.Exec,
-    socket: Duplex,
-    spec: ExecSpec,
-    pidFile: string,
-  ) {
-    this.containerId = container.id;
-    this.#container = container;
-    this.#exec = exec;
-    this.#streams = new AttachedStreams(socket, spec.tty);
+  /** @param parts the exec and what it needs; `startedMs` is when it was created */
+  constructor(parts: ExecParts) {
+    this.containerId = parts.container.id;
+    this.#container = parts.container;
+    this.#exec = parts.exec;
+    this.#streams = new AttachedStreams(parts.socket, parts.spec.tty);
     this.output = this.#streams.output;
-    this.#spec = spec;
-    this.#pidFile = pidFile;
+    this.#spec = parts.spec;
+    this.#pidFile = parts.pidFile;
+    this.#oomSince = parts.oomSince;
+    this.#startedMs = parts.startedMs;
   }
 
   writeStdin(data: Uint8Array): Promise<void> {
@@ -111,7 +126,7 @@ export class DockerExecProcess implements RunningProcess {
         const info = await this.#exec.inspect();
         if (!info.Running && info.ExitCode !== null) {
           this.#exited = true;
-          return { code: info.ExitCode, oomKilled: false };
+          return { code: info.ExitCode, oomKilled: await this.#oomKilled(info.ExitCode) };
         }
         if (Date.now() > deadline) throw new Error("the exec still reports running");
         await new Promise((resolve) => setTimeout(resolve, 10));
@@ -120,6 +135,16 @@ export class DockerExecProcess implements RunningProcess {
       this.#streams.destroy();
       throw exitStatusLost(error);
     }
+  }
+
+  /**
+   * Whether the kernel's OOM killer ended it. The engine's `OOMKilled` is
+   * about the container's own process only; its `oom` events tell of any
+   * process of the container, so a 137 with one since the start says so.
+   */
+  async #oomKilled(code: number): Promise<boolean> {
+    if (code !== 137) return false;
+    return await this.#oomSince(this.containerId, this.#startedMs).catch(() => false);
   }
 
   async close(options: { containerGoing?: boolean } = {}): Promise<void> {

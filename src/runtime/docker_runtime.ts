@@ -196,6 +196,7 @@ export class DockerRuntime implements ContainerRuntime {
   async exec(containerId: string, spec: ExecSpec): Promise<RunningProcess> {
     const container = this.#docker.getContainer(containerId);
     const pidFile = pidFileOf(spec);
+    const startedMs = Date.now();
     try {
       const exec = await container.exec({
         // The wrapper records its pid and then becomes the command.
@@ -211,7 +212,15 @@ export class DockerRuntime implements ContainerRuntime {
         ...(spec.tty && spec.size ? { ConsoleSize: [spec.size.rows, spec.size.cols] } : {}),
       });
       const socket = await exec.start({ hijack: true, stdin: true, Tty: spec.tty }) as Duplex;
-      const process = new DockerExecProcess(container, exec, socket, spec, pidFile);
+      const process = new DockerExecProcess({
+        container,
+        exec,
+        socket,
+        spec,
+        pidFile,
+        startedMs,
+        oomSince: (id, sinceMs) => this.#oomSince(id, sinceMs),
+      });
       if (spec.tty && spec.size) await process.resize(spec.size).catch(() => {});
       return process;
     } catch (error) {
@@ -228,6 +237,21 @@ export class DockerRuntime implements ContainerRuntime {
         cause: error,
       });
     }
+  }
+
+  /** Whether the engine reported an OOM kill in the container since `sinceMs`. */
+  async #oomSince(containerId: string, sinceMs: number): Promise<boolean> {
+    // A past `until` makes the engine answer at once instead of streaming.
+    const stream = await this.#docker.getEvents({
+      since: engineTime(sinceMs),
+      until: engineTime(Date.now()),
+      filters: { container: [containerId], event: ["oom"] },
+    } as unknown as Docker.GetEventsOptions);
+    let text = "";
+    for await (const chunk of stream as AsyncIterable<Uint8Array | string>) {
+      text += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
+    }
+    return text.trim() !== "";
   }
 
   async remove(containerId: string): Promise<void> {
@@ -253,4 +277,10 @@ export class DockerRuntime implements ContainerRuntime {
       createdMs: c.Created * 1000,
     }));
   }
+}
+
+/** A time as the engine's event filters take it: `seconds.nanoseconds`. */
+function engineTime(ms: number): string {
+  const nanos = String(Math.round(ms % 1000) * 1_000_000).padStart(9, "0");
+  return `${Math.floor(ms / 1000)}.${nanos}`;
 }

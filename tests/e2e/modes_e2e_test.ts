@@ -43,6 +43,7 @@ Deno.test("end to end: container modes", async (t) => {
         conn: { passwordHash, container: { mode: "connection" } },
         pers: { passwordHash, container: { mode: "persistent", gracePeriod: 4 } },
         brief: { passwordHash, container: { mode: "persistent", maxLifetime: 3 } },
+        small: { passwordHash, container: { mode: "persistent", memory: "8m" } },
         pool: { passwordHash, container: { pool: { size: 2 } } },
       },
     },
@@ -143,6 +144,19 @@ Deno.test("end to end: container modes", async (t) => {
           () => containersOf({ "io.capsule.user": "brief" }),
           (ids) => ids.length === 0,
         );
+      },
+    );
+
+    await t.step(
+      "persistent mode: out of memory is reported, and the next login starts afresh",
+      async () => {
+        const result = await ssh(login("small"), "dd if=/dev/zero of=/dev/null bs=64M count=1");
+        assert.equal(result.code, 137);
+        assert.match(result.stderr, /capsule: Session ended: out of memory/);
+        // The OOM kill took the container; the next session gets a new one.
+        const next = await ssh(login("small"), "echo fine");
+        assert.equal(next.stdout, "fine\n");
+        assert.equal(next.code, 0);
       },
     );
 
