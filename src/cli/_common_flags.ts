@@ -1,4 +1,5 @@
-import type { FlagSpec } from "./parse_flags.ts";
+import type { CliContext } from "./cli_deps.ts";
+import { type FlagSpec, type FlagValues, parseFlags } from "./parse_flags.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** `--config FILE`, shared by the commands that load the configuration. */
@@ -30,4 +31,23 @@ export function _configFile(
   env: Readonly<Record<string, string>>,
 ): string | undefined {
   return flag ?? (env["CAPSULE_CONFIG"] || undefined);
+}
+
+/**
+ * Parses a command's flags and refuses positionals. With `--help` it prints
+ * `help()` and returns `undefined`: the command then exits 0.
+ */
+export function _flagsOrHelp<const S extends Record<string, FlagSpec>>(
+  args: readonly string[],
+  spec: S,
+  context: Pick<CliContext, "stdout">,
+  help: () => string,
+): FlagValues<S> | undefined {
+  const { values, positionals } = parseFlags(args, spec);
+  if ((values as { help?: boolean }).help) {
+    context.stdout(help());
+    return undefined;
+  }
+  _noPositionals(positionals);
+  return values;
 }

@@ -3,11 +3,10 @@ import {
   _CONFIG_FLAG,
   _CONFIG_FLAG_HELP,
   _configFile,
+  _flagsOrHelp,
   _HELP_FLAG,
-  _noPositionals,
 } from "./_common_flags.ts";
 import type { Command } from "./command.ts";
-import { parseFlags } from "./parse_flags.ts";
 
 const FLAGS = { ..._CONFIG_FLAG, ..._HELP_FLAG } as const;
 
@@ -31,12 +30,8 @@ Example:
   capsule check-config --config /etc/capsule/config.yaml
 `,
   async run(args, context) {
-    const { values, positionals } = parseFlags(args, FLAGS);
-    if (values.help) {
-      context.stdout(this.help());
-      return 0;
-    }
-    _noPositionals(positionals);
+    const values = _flagsOrHelp(args, FLAGS, context, () => this.help());
+    if (values === undefined) return 0;
     const file = _configFile(values.config, context.env);
     await loadConfig({ file, env: context.env, cwd: context.cwd });
     context.stdout(`config OK: ${file ?? "built-in defaults"}\n`);

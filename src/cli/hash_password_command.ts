@@ -1,6 +1,5 @@
-import { _HELP_FLAG, _noPositionals } from "./_common_flags.ts";
+import { _flagsOrHelp, _HELP_FLAG } from "./_common_flags.ts";
 import type { Command } from "./command.ts";
-import { parseFlags } from "./parse_flags.ts";
 import { readPassword } from "./read_password.ts";
 
 /** `capsule hash-password`: reads a password and prints its hash for the config. */
@@ -22,12 +21,8 @@ Examples:
   printf '%s\\n' "$PASSWORD" | capsule hash-password
 `,
   async run(args, context) {
-    const { values, positionals } = parseFlags(args, _HELP_FLAG);
-    if (values.help) {
-      context.stdout(this.help());
-      return 0;
-    }
-    _noPositionals(positionals);
+    const values = _flagsOrHelp(args, _HELP_FLAG, context, () => this.help());
+    if (values === undefined) return 0;
     const password = await readPassword(context.stdin, context.stderr, { confirm: true });
     if (password === "") {
       context.stderr("capsule: Cannot hash password: the password is empty\n");

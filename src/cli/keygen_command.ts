@@ -1,7 +1,6 @@
 import { resolve } from "node:path";
-import { _HELP_FLAG, _noPositionals } from "./_common_flags.ts";
+import { _flagsOrHelp, _HELP_FLAG } from "./_common_flags.ts";
 import type { Command } from "./command.ts";
-import { parseFlags } from "./parse_flags.ts";
 import { UsageError } from "./usage_error.ts";
 
 const FLAGS = {
@@ -35,12 +34,8 @@ Examples:
   capsule serve --host-key /etc/capsule/ssh_host_ed25519_key
 `,
   async run(args, context) {
-    const { values, positionals } = parseFlags(args, FLAGS);
-    if (values.help) {
-      context.stdout(this.help());
-      return 0;
-    }
-    _noPositionals(positionals);
+    const values = _flagsOrHelp(args, FLAGS, context, () => this.help());
+    if (values === undefined) return 0;
     const type = keyType(values.type ?? "ed25519");
     const bits = values.bits === undefined ? undefined : keyBits(type, values.bits);
     if (values.force && values.out === undefined) {

@@ -3,11 +3,10 @@ import {
   _CONFIG_FLAG,
   _CONFIG_FLAG_HELP,
   _configFile,
+  _flagsOrHelp,
   _HELP_FLAG,
-  _noPositionals,
 } from "./_common_flags.ts";
 import type { Command } from "./command.ts";
-import { parseFlags } from "./parse_flags.ts";
 
 const FLAGS = {
   ..._CONFIG_FLAG,
@@ -48,12 +47,8 @@ Examples:
   CAPSULE_LOG_LEVEL=debug capsule serve -c config.yaml --listen 127.0.0.1:2022
 `,
   async run(args, context) {
-    const { values, positionals } = parseFlags(args, FLAGS);
-    if (values.help) {
-      context.stdout(this.help());
-      return 0;
-    }
-    _noPositionals(positionals);
+    const values = _flagsOrHelp(args, FLAGS, context, () => this.help());
+    if (values === undefined) return 0;
     const flags: ConfigFlags = {
       listen: values.listen,
       logLevel: values["log-level"],
