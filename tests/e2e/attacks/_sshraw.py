@@ -122,6 +122,24 @@ def password_transport(port, source, user, password, timeout=15.0):
     return transport
 
 
+def run_command(chan, command):
+    """Runs `command` on an open session channel; returns its stdout and exit status."""
+    chan.settimeout(30)
+    chan.exec_command(command)
+    stdout = b""
+    try:
+        while True:
+            data = chan.recv(65536)
+            if not data:
+                break
+            stdout += data
+    except socket.timeout:
+        pass
+    status = chan.recv_exit_status()
+    chan.close()
+    return {"stdout": stdout.decode(errors="replace"), "status": status}
+
+
 def close_transport(transport):
     """Closes a transport and its socket at once (see RawSsh.close)."""
     try:

@@ -7,13 +7,12 @@ usage: channel_flood.py PORT SOURCE USER PASSWORD COUNT
 prints one JSON object
 """
 
-import socket
 import sys
 import time
 
 import paramiko
 
-from _sshraw import close_transport, emit, password_transport
+from _sshraw import close_transport, emit, password_transport, run_command
 
 
 def main():
@@ -31,8 +30,8 @@ def main():
                 break
         out = {"opened": len(opened), "refused": refused, "errors": errors}
         if opened:
-            out["command"] = run(opened[0], "echo still-here")
-            out["reopened"] = run(reopen(transport), "echo again")
+            out["command"] = run_command(opened[0], "echo still-here")
+            out["reopened"] = run_command(reopen(transport), "echo again")
         out["connectionActive"] = transport.is_active()
     finally:
         close_transport(transport)
@@ -47,23 +46,6 @@ def reopen(transport):
         except paramiko.ChannelException:
             time.sleep(0.25)
     return transport.open_session(timeout=15)
-
-
-def run(chan, command):
-    chan.settimeout(30)
-    chan.exec_command(command)
-    stdout = b""
-    try:
-        while True:
-            data = chan.recv(65536)
-            if not data:
-                break
-            stdout += data
-    except socket.timeout:
-        pass
-    status = chan.recv_exit_status()
-    chan.close()
-    return {"stdout": stdout.decode(errors="replace"), "status": status}
 
 
 if __name__ == "__main__":

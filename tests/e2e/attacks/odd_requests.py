@@ -9,14 +9,13 @@ usage: odd_requests.py PORT SOURCE USER PASSWORD TARGET_PORT
 prints one JSON object
 """
 
-import socket
 import sys
 
 import paramiko
 from paramiko.common import MSG_CHANNEL_FAILURE, cMSG_CHANNEL_REQUEST
 from paramiko.message import Message
 
-from _sshraw import HOST, close_transport, emit, password_transport
+from _sshraw import HOST, close_transport, emit, password_transport, run_command
 
 
 def main():
@@ -35,7 +34,7 @@ def main():
             "subsystem sftp": request(chan, "subsystem", lambda m: m.add_string("sftp")),
             "x11-req": request(chan, "x11-req", _x11),
             "auth-agent-req@openssh.com": request(chan, "auth-agent-req@openssh.com"),
-            "command": run(chan, 'echo "usable|$DISPLAY|$SSH_AUTH_SOCK"'),
+            "command": run_command(chan, 'echo "usable|$DISPLAY|$SSH_AUTH_SOCK"'),
         }
         out["channelType"] = open_refused(lambda: transport.open_channel("x-capsule-bogus@example.com", timeout=15))
         out["directTcpip"] = open_refused(
@@ -48,7 +47,7 @@ def main():
             out["tcpipForward"] = "accepted"
         except paramiko.SSHException:
             out["tcpipForward"] = "refused"
-        out["afterwards"] = run(transport.open_session(timeout=15), "echo ok")
+        out["afterwards"] = run_command(transport.open_session(timeout=15), "echo ok")
     finally:
         close_transport(transport)
     emit(out)
@@ -89,21 +88,6 @@ def open_refused(opener):
         return "refused: %s" % error
     chan.close()
     return "opened"
-
-
-def run(chan, command):
-    chan.settimeout(30)
-    chan.exec_command(command)
-    stdout = b""
-    try:
-        while True:
-            data = chan.recv(65536)
-            if not data:
-                break
-            stdout += data
-    except socket.timeout:
-        pass
-    return {"stdout": stdout.decode(errors="replace"), "status": chan.recv_exit_status()}
 
 
 if __name__ == "__main__":
