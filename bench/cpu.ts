@@ -1,0 +1,35 @@
+/** CPU time used by a process (user + system), from /proc. */
+import { runProcess } from "./process.ts";
+
+let ticksPerSecond: number | undefined;
+
+async function clockTicks(): Promise<number> {
+  if (ticksPerSecond === undefined) {
+    const result = await runProcess("getconf", ["CLK_TCK"]).catch(() => undefined);
+    const value = Number(result?.stdout.trim());
+    ticksPerSecond = Number.isFinite(value) && value > 0 ? value : 100;
+  }
+  return ticksPerSecond;
+}
+
+/** CPU milliseconds `pid` has used so far; `undefined` when it is gone or not readable. */
+export async function cpuMs(pid: number): Promise<number | undefined> {
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    // Fields after the command name (which may hold spaces), from field 3 on.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const utime = Number(fields[11]);
+    const stime = Number(fields[12]);
+    if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
+    return ((utime + stime) * 1000) / await clockTicks();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pid of the local Docker engine (`dockerd`), if there is exactly one. */
+export async function dockerdPid(): Promise<number | undefined> {
+  const result = await runProcess("pgrep", ["-x", "dockerd"]);
+  const pids = result.stdout.split("\n").filter((l) => l !== "").map(Number);
+  return pids.length === 1 ? pids[0] : undefined;
+}

@@ -1,0 +1,143 @@
+/**
+ * `deno task bench`: measures capsule against its alternatives on this
+ * machine, in one run, and writes BENCHMARKS.md.
+ *
+ * Order: the container floor, the SSH floor, OpenSSH without containers
+ * (throughput), the Docker CLI baseline, each capsule variant, OpenSSH +
+ * docker run. One target runs at a time; every
+ * server and container is cleaned up, whatever happens.
+ */
+import { capsuleBlock } from "./blocks/capsule_block.ts";
+import { dockerCliBlock } from "./blocks/docker_cli_block.ts";
+import { dockerRunBlock } from "./blocks/docker_run_block.ts";
+import { containerFloorBlock, sshFloorBlock, sshHostBlock } from "./blocks/floors.ts";
+import { Cleanup } from "./cleanup.ts";
+import type { BenchContext } from "./context.ts";
+import { benchContainers, engineDescription, removeContainers } from "./docker_cli.ts";
+import { describeMachine } from "./machine.ts";
+import { runProcess } from "./process.ts";
+import { progress } from "./progress.ts";
+import { renderMarkdown } from "./report/markdown.ts";
+import { renderSummary } from "./report/summary.ts";
+import { emptyResults } from "./results.ts";
+import { parseSettings, type Settings, USAGE } from "./settings.ts";
+import { ensurePrivsepDir, findSshd } from "./sshd_server.ts";
+import { CAPSULE_VARIANTS } from "./targets.ts";
+import { createWorkspace } from "./workspace.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Fails with a clear line when something the bench needs is missing. */
+async function preflight(): Promise<void> {
+  await engineDescription();
+  const image = await runProcess("docker", ["image", "inspect", "busybox:latest"]);
+  if (image.code !== 0) {
+    throw new Error("the busybox image is missing: run scripts/setup.sh --test");
+  }
+  for (const tool of ["ssh", "ssh-keygen", "ps", "pgrep"]) {
+    const found = await runProcess("/bin/sh", ["-c", `command -v ${tool}`]);
+    if (found.code !== 0) throw new Error(`${tool} is missing: run scripts/setup.sh --test`);
+  }
+  await findSshd();
+}
+
+async function run(settings: Settings): Promise<number> {
+  const started = performance.now();
+  const results = emptyResults(settings);
+  const cleanup = new Cleanup();
+  const runId = crypto.randomUUID().slice(0, 8);
+
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) return;
+    interrupted = true;
+    progress("interrupted: stopping servers and removing containers");
+    cleanup.run().finally(() => Deno.exit(130));
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+
+  try {
+    await preflight();
+  } catch (error) {
+    console.error(`bench: ${message(error)}`);
+    return 1;
+  }
+  try {
+    results.machine = await describeMachine(ROOT);
+    results.cleanup.before = await removeContainers(await benchContainers());
+    if (await ensurePrivsepDir()) {
+      cleanup.add("remove /run/sshd", () => Deno.remove("/run/sshd").catch(() => {}));
+    }
+    progress(`making the workspace (a ${settings.blobBytes / 2 ** 20} MiB random blob)`);
+    const workspace = await createWorkspace(settings.blobBytes);
+    cleanup.add("remove the workspace", () => Deno.remove(workspace.dir, { recursive: true }));
+    // Runs after every server is stopped (steps run newest first).
+    cleanup.add("remove leftover containers", async () => {
+      results.cleanup.atEnd = await removeContainers(await benchContainers());
+    });
+    const ctx: BenchContext = { root: ROOT, runId, settings, results, workspace, cleanup };
+    const blocks: [string, () => Promise<void>][] = [
+      ["container floor", () => containerFloorBlock(ctx)],
+      ["SSH floor", () => sshFloorBlock(ctx)],
+      ["OpenSSH, no container", () => sshHostBlock(ctx)],
+      ["Docker CLI", () => dockerCliBlock(ctx)],
+      ...CAPSULE_VARIANTS.map((v): [string, () => Promise<void>] => [
+        v.label,
+        () => capsuleBlock(ctx, v),
+      ]),
+      ["OpenSSH + docker run", () => dockerRunBlock(ctx)],
+    ];
+    for (const [name, block] of blocks) {
+      try {
+        await block();
+      } catch (error) {
+        results.errors.push(`${name}: ${message(error)}`);
+        progress(`${name} failed: ${message(error)}`);
+      }
+    }
+  } catch (error) {
+    results.errors.push(message(error));
+  } finally {
+    progress("cleaning up");
+    results.cleanup.errors = await cleanup.run();
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+  results.durationMs = performance.now() - started;
+
+  await Deno.writeTextFile(settings.out, renderMarkdown(results));
+  // The report lives in the repository, which `deno fmt --check` covers.
+  await runProcess(Deno.execPath(), [
+    "fmt",
+    "--quiet",
+    "--config",
+    `${ROOT}deno.json`,
+    settings.out,
+  ])
+    .catch(() => undefined);
+  console.log(renderSummary(results));
+  console.log(`\nReport written to ${settings.out}`);
+  return 0;
+}
+
+async function main(): Promise<number> {
+  let settings: Settings | undefined;
+  try {
+    settings = parseSettings(Deno.args, ROOT);
+  } catch (error) {
+    console.error(`bench: ${message(error)}\n\n${USAGE}`);
+    return 2;
+  }
+  if (settings === undefined) {
+    console.log(USAGE);
+    return 0;
+  }
+  return await run(settings);
+}
+
+if (import.meta.main) Deno.exit(await main());

@@ -1,0 +1,57 @@
+/** The short summary printed at the end of a run. */
+import type { BenchResults } from "../results.ts";
+import { median, summarize } from "../stats.ts";
+import { mib, ms, rates } from "./format.ts";
+import { verdicts } from "./verdicts.ts";
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? text : text + " ".repeat(width - text.length);
+}
+
+/** Plain-text summary: one line per target, then the targets. */
+export function renderSummary(results: BenchResults): string {
+  const lines: string[] = [];
+  const header = ["target", "true p50", "true p95", "prompt p50", "stdout MiB/s", "stdin MiB/s"];
+  const widths = [28, 10, 10, 11, 13, 12];
+  const row = (cells: string[]) => cells.map((c, i) => pad(c, widths[i] ?? 10)).join(" ");
+  lines.push(row(header));
+  for (const t of results.targets) {
+    if (!t.availability.ok) {
+      lines.push(`${pad(t.label, widths[0]!)} not available: ${t.availability.reason}`);
+      continue;
+    }
+    const s = summarize(results.sshTrue[t.id]?.samples ?? []);
+    const out = rates(results.stdout[t.id]);
+    const inn = rates(results.stdin[t.id]);
+    lines.push(row([
+      t.label,
+      ms(s?.median),
+      ms(s?.p95),
+      ms(median(results.prompt[t.id]?.samples ?? [])),
+      out ? out.median.toFixed(1) : "–",
+      inn ? inn.median.toFixed(1) : "–",
+    ]));
+  }
+  lines.push("");
+  for (const [id, runs] of Object.entries(results.concurrency)) {
+    for (const run of runs) {
+      const s = summarize(run.latencies);
+      lines.push(
+        `concurrency ${id} ×${run.sessions}: ${run.ok}/${run.sessions} ok, p50 ${ms(s?.median)}, ` +
+          `p95 ${ms(s?.p95)}${
+            run.peakRssKiB !== undefined ? `, peak RSS ${mib(run.peakRssKiB)}` : ""
+          }`,
+      );
+    }
+  }
+  for (const [id, m] of Object.entries(results.memory)) {
+    const per = m.connected > 0 ? (m.withConnectionsKiB - m.idleKiB) / m.connected : Number.NaN;
+    lines.push(`memory ${id}: idle ${mib(m.idleKiB)}, ${per.toFixed(0)} KiB per idle connection`);
+  }
+  lines.push("");
+  for (const v of verdicts(results)) {
+    lines.push(`[${v.status}] ${v.goal.replaceAll("`", "")}: ${v.detail}`);
+  }
+  if (results.errors.length > 0) lines.push("", ...results.errors.map((e) => `error: ${e}`));
+  return lines.join("\n");
+}

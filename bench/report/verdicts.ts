@@ -1,0 +1,147 @@
+/** The targets capsule is held to, evaluated from one run's figures. */
+import type { BenchResults } from "../results.ts";
+import { median, summarize } from "../stats.ts";
+import {
+  CAPSULE,
+  CAPSULE_POOL,
+  CONTAINER_FLOOR,
+  DOCKER_CLI,
+  SSH_FLOOR,
+  SSH_FLOOR_CURVE25519,
+  SSHD_DOCKER_RUN,
+} from "../targets.ts";
+import { ms, rates, ratio, times } from "./format.ts";
+
+/** One target and how this run did against it. */
+export interface Verdict {
+  goal: string;
+  status: "met" | "not met" | "not evaluated";
+  /** `1.02× vs target ≤ 1.10×`, or why it could not be evaluated. */
+  detail: string;
+  /** The figures it was computed from. */
+  basis: string;
+}
+
+function unavailable(results: BenchResults, id: string): string | undefined {
+  const target = results.targets.find((t) => t.id === id);
+  if (target === undefined) return `${id} was not run`;
+  return target.availability.ok ? undefined : `${target.label} not available`;
+}
+
+function atMost(goal: string, value: number | undefined, limit: number, basis: string): Verdict {
+  if (value === undefined) {
+    return { goal, status: "not evaluated", detail: "a figure is missing", basis };
+  }
+  return {
+    goal,
+    status: value <= limit ? "met" : "not met",
+    detail: `${times(value)} vs target ≤ ${times(limit)}`,
+    basis,
+  };
+}
+
+function sshTrueMedian(results: BenchResults, id: string): number | undefined {
+  return median(results.sshTrue[id]?.samples ?? []);
+}
+
+/** `ssh host true` via capsule ≤ 1.1 × (SSH floor + container floor), medians. */
+function floorsTarget(results: BenchResults): Verdict {
+  const goal = "`ssh host true` via capsule ≤ 1.1 × (SSH floor + container floor)";
+  const capsule = sshTrueMedian(results, CAPSULE);
+  const ssh = sshTrueMedian(results, SSH_FLOOR);
+  const container = median(results.sshTrue[CONTAINER_FLOOR]?.samples ?? []);
+  const floors = ssh === undefined || container === undefined ? undefined : ssh + container;
+  const pinned = sshTrueMedian(results, SSH_FLOOR_CURVE25519);
+  const pinnedFloors = pinned === undefined || container === undefined
+    ? undefined
+    : pinned + container;
+  const basis = `medians: capsule ${ms(capsule)}; SSH floor ${ms(ssh)} + container floor ` +
+    `${ms(container)} = ${ms(floors)}` +
+    (pinnedFloors !== undefined
+      ? `; with the floor's client pinned to curve25519 (capsule's key exchange) the floors ` +
+        `sum to ${ms(pinnedFloors)} and capsule is at ${times(ratio(capsule, pinnedFloors))}`
+      : "");
+  return atMost(goal, ratio(capsule, floors), 1.1, basis);
+}
+
+/** capsule faster than OpenSSH + docker run on `true`, prompt and concurrency p95. */
+function fasterThanDockerRun(results: BenchResults): Verdict {
+  const goal =
+    "capsule faster than OpenSSH + `docker run` on every latency figure (true, prompt, concurrency p95)";
+  const why = unavailable(results, SSHD_DOCKER_RUN) ?? unavailable(results, CAPSULE);
+  if (why !== undefined) return { goal, status: "not evaluated", detail: why, basis: "" };
+  const pairs: [string, number | undefined][] = [
+    [
+      "`ssh host true` median",
+      ratio(sshTrueMedian(results, CAPSULE), sshTrueMedian(results, SSHD_DOCKER_RUN)),
+    ],
+    [
+      "prompt median",
+      ratio(
+        median(results.prompt[CAPSULE]?.samples ?? []),
+        median(results.prompt[SSHD_DOCKER_RUN]?.samples ?? []),
+      ),
+    ],
+  ];
+  for (const run of results.concurrency[CAPSULE] ?? []) {
+    const other = results.concurrency[SSHD_DOCKER_RUN]?.find((r) => r.sessions === run.sessions);
+    const mine = run.ok === run.sessions ? summarize(run.latencies)?.p95 : undefined;
+    const theirs = other && other.ok === other.sessions
+      ? summarize(other.latencies)?.p95
+      : undefined;
+    pairs.push([`${run.sessions} sessions p95`, ratio(mine, theirs)]);
+  }
+  const basis = "capsule ÷ OpenSSH + docker run: " +
+    pairs.map(([name, value]) => `${name} ${times(value)}`).join(", ") +
+    " (a concurrency level counts only when every session of both succeeded)";
+  if (pairs.some(([, value]) => value === undefined)) {
+    return { goal, status: "not evaluated", detail: "a figure is missing or failed", basis };
+  }
+  const worst = Math.max(...pairs.map(([, value]) => value!));
+  return {
+    goal,
+    status: worst < 1 ? "met" : "not met",
+    detail: `slowest ratio ${times(worst)} vs target < ${times(1)}`,
+    basis,
+  };
+}
+
+/** capsule stdout throughput ≥ 0.9 × `docker run -i busybox cat` through the CLI. */
+function throughputTarget(results: BenchResults): Verdict {
+  const goal = "capsule stdout throughput ≥ 0.9 × Docker CLI `docker run -i busybox cat`";
+  const capsule = rates(results.stdout[CAPSULE])?.median;
+  const docker = rates(results.stdout[DOCKER_CLI])?.median;
+  const basis = `median MiB/s: capsule ${capsule?.toFixed(1) ?? "–"}, Docker CLI ${
+    docker?.toFixed(1) ?? "–"
+  }`;
+  const value = ratio(capsule, docker);
+  if (value === undefined) {
+    return { goal, status: "not evaluated", detail: "a figure is missing or failed", basis };
+  }
+  return {
+    goal,
+    status: value >= 0.9 ? "met" : "not met",
+    detail: `${times(value)} vs target ≥ ${times(0.9)}`,
+    basis,
+  };
+}
+
+/** With the warm pool: `ssh host true` ≤ 1.25 × SSH floor. */
+function poolTarget(results: BenchResults): Verdict {
+  const goal = "with the pool: `ssh host true` ≤ 1.25 × SSH floor";
+  const why = unavailable(results, CAPSULE_POOL);
+  if (why !== undefined) return { goal, status: "not evaluated", detail: why, basis: "" };
+  const pool = sshTrueMedian(results, CAPSULE_POOL);
+  const ssh = sshTrueMedian(results, SSH_FLOOR);
+  return atMost(goal, ratio(pool, ssh), 1.25, `medians: pool ${ms(pool)}, SSH floor ${ms(ssh)}`);
+}
+
+/** Every target, in the order of the brief. */
+export function verdicts(results: BenchResults): Verdict[] {
+  return [
+    floorsTarget(results),
+    fasterThanDockerRun(results),
+    throughputTarget(results),
+    poolTarget(results),
+  ];
+}

@@ -1,0 +1,50 @@
+/** The things measured, by id. Capsule variants are a list: add or drop one here. */
+
+/** OpenSSH with `ForceCommand /bin/true`: the cost of SSH alone. */
+export const SSH_FLOOR = "ssh-floor";
+/** The same, with the client pinned to curve25519-sha256 (the key exchange capsule uses). */
+export const SSH_FLOOR_CURVE25519 = "ssh-floor-curve25519";
+/** OpenSSH running the client's command on the host: SSH throughput without a container. */
+export const SSH_HOST = "ssh-host";
+/** Container lifecycle through the Docker API, no SSH. */
+export const CONTAINER_FLOOR = "container-floor";
+/** `docker run --rm -i` through the Docker CLI, capsule's container settings. */
+export const DOCKER_CLI = "docker-cli";
+/** `docker run --rm -i` through the Docker CLI with Docker's defaults (json-file log). */
+export const DOCKER_CLI_DEFAULTS = "docker-cli-defaults";
+/** OpenSSH whose ForceCommand is `docker run --rm -i busybox ...`. */
+export const SSHD_DOCKER_RUN = "sshd-docker-run";
+
+/** The plain capsule variant: the one the targets are about. */
+export const CAPSULE = "capsule";
+/** capsule with a warm pool of containers. */
+export const CAPSULE_POOL = "capsule-pool";
+
+/** One configuration of capsule to measure. */
+export interface CapsuleVariant {
+  id: string;
+  label: string;
+  description: string;
+  /** Config merged over the bench's own. */
+  config: Record<string, unknown>;
+  /** Containers this variant keeps between sessions (its warm pool). */
+  warmContainers: number;
+}
+
+/** The capsule variants measured, in order. */
+export const CAPSULE_VARIANTS: readonly CapsuleVariant[] = [
+  {
+    id: CAPSULE,
+    label: "capsule",
+    description: "capsule with its default container settings (busybox, no network)",
+    config: {},
+    warmContainers: 0,
+  },
+  {
+    id: CAPSULE_POOL,
+    label: "capsule + warm pool",
+    description: "the same with `container.pool.size: 4` (containers made ahead of logins)",
+    config: { container: { pool: { size: 4 } } },
+    warmContainers: 4,
+  },
+];
