@@ -37,15 +37,34 @@ interface Warm {
 interface ProfilePool {
   container: ContainerConfig;
   ready: Warm[];
-  /** The refill loop, while it runs. */
-  filling: Promise<void> | undefined;
-  /** Set when the profile left the config or the server stops: no more refills. */
-  stopped: boolean;
-  /** Cuts short the wait before a retry. */
-  wake: (() => void) | undefined;
+  /** The refill workers running. */
+  workers: Set<Promise<void>>;
+  /** Containers being created. */
+  creating: number;
+  /** Aborted when the profile left the config or the server stops: no more refills. */
+  stopped: AbortController;
 }
 
 const DEFAULT_RETRY_MS = 5_000;
+/**
+ * Containers created at once per pool. The engine starts a container in
+ * ~150 ms here, slower than short sessions come one after another; two at a
+ * time keep up without crowding out the sessions' own containers.
+ */
+const REFILL_WORKERS = 2;
+
+/** Waits `ms`, or less if `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
 
 /**
  * The warm pool of `session` mode: for each profile with `pool.size` set,
@@ -144,7 +163,13 @@ export class WarmPool implements Placement {
     const key = profileKey(container);
     let pool = this.#pools.get(key);
     if (pool === undefined) {
-      pool = { container, ready: [], filling: undefined, stopped: false, wake: undefined };
+      pool = {
+        container,
+        ready: [],
+        workers: new Set(),
+        creating: 0,
+        stopped: new AbortController(),
+      };
       this.#pools.set(key, pool);
       this.#fill(pool);
     }
@@ -163,18 +188,29 @@ export class WarmPool implements Placement {
     return warm;
   }
 
+  /** Starts refill workers, up to {@linkcode REFILL_WORKERS} and what the pool lacks. */
   #fill(pool: ProfilePool): void {
-    if (pool.filling !== undefined || pool.stopped || this.#closed) return;
-    pool.filling = this.#refill(pool).finally(() => (pool.filling = undefined));
+    if (pool.stopped.signal.aborted || this.#closed) return;
+    const lacking = pool.container.pool.size - pool.ready.length - pool.creating;
+    const room = Math.min(REFILL_WORKERS - pool.workers.size, lacking);
+    for (let i = 0; i < room; i++) {
+      const worker: Promise<void> = this.#refill(pool).finally(() => pool.workers.delete(worker));
+      pool.workers.add(worker);
+    }
   }
 
-  /** Creates containers one at a time until the pool is full; waits and retries on failure. */
+  /** Creates containers until the pool is full; waits and retries on failure. */
   async #refill(pool: ProfilePool): Promise<void> {
     const { container } = pool;
-    while (!pool.stopped && !this.#closed && pool.ready.length < container.pool.size) {
+    const stopped = pool.stopped.signal;
+    while (
+      !stopped.aborted && !this.#closed &&
+      pool.ready.length + pool.creating < container.pool.size
+    ) {
       const suffix = crypto.randomUUID().replaceAll("-", "").slice(0, 12);
       const owner = `pool:${suffix}`;
       this.#options.live.add(owner);
+      pool.creating++;
       let id: string;
       try {
         await this.#runtime.ensureImage(container.image, { policy: container.pull });
@@ -186,18 +222,13 @@ export class WarmPool implements Placement {
       } catch (error) {
         this.#options.live.delete(owner);
         this.#options.logger.warn("pool.fill_failed", { error: describeError(error) });
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, this.#options.retryMs ?? DEFAULT_RETRY_MS);
-          pool.wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        pool.wake = undefined;
+        await sleep(this.#options.retryMs ?? DEFAULT_RETRY_MS, stopped);
         continue;
+      } finally {
+        pool.creating--;
       }
       const warm = { id, owner, createdMs: Date.now() };
-      if (pool.stopped || this.#closed) {
+      if (stopped.aborted || this.#closed) {
         await this.#discard(warm);
         return;
       }
@@ -210,10 +241,9 @@ export class WarmPool implements Placement {
   }
 
   async #drop(key: string, pool: ProfilePool): Promise<void> {
-    pool.stopped = true;
-    pool.wake?.();
+    pool.stopped.abort();
     if (this.#pools.get(key) === pool) this.#pools.delete(key);
-    await pool.filling;
+    await Promise.all(pool.workers);
     const waiting = pool.ready.splice(0);
     await Promise.all(waiting.map((warm) => this.#discard(warm)));
   }
