@@ -61,7 +61,7 @@ function observations(results: BenchResults): string[] {
     const all = Object.values(modes).reduce((a, b) => a + b, 0);
     const tail = warm < all
       ? `${warm} of ${all} back-to-back sessions found a warm container; the others found the ` +
-        "pool empty (it refills one container at a time) and started a fresh one, the slow " +
+        "pool empty (it refills in the background, two containers at a time) and started a fresh one, the slow " +
         `tail (p95 ${ms(poolP95)}).`
       : `All ${all} back-to-back sessions found a warm container (p95 ${ms(poolP95)}).`;
     out.push(
