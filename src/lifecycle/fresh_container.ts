@@ -22,18 +22,44 @@ export function clientGone(): CapsuleError {
 export class FreshContainers implements Placement {
   readonly #runtime: ContainerRuntime;
   readonly #instance: string;
+  readonly #live: Set<string>;
 
   /**
    * @param runtime the engine
    * @param instance value of the instance label
+   * @param live owner ids in use: each session's id is in it from before its
+   *   container is created until after it is removed, so no sweep takes it
    */
-  constructor(runtime: ContainerRuntime, instance: string) {
+  constructor(runtime: ContainerRuntime, instance: string, live: Set<string>) {
     this.#runtime = runtime;
     this.#instance = instance;
+    this.#live = live;
   }
 
   async launch(ctx: SessionContext, container: ContainerConfig): Promise<PlacedProcess> {
-    const spec = sessionContainerSpec(ctx, container, this.#instance);
+    this.#live.add(ctx.id);
+    let placed: PlacedProcess;
+    try {
+      placed = await this.#launch(ctx, container);
+    } catch (error) {
+      this.#live.delete(ctx.id);
+      throw error;
+    }
+    return {
+      ...placed,
+      release: async () => {
+        try {
+          await placed.release();
+        } finally {
+          this.#live.delete(ctx.id);
+        }
+      },
+    };
+  }
+
+  async #launch(ctx: SessionContext, container: ContainerConfig): Promise<PlacedProcess> {
+    const createdMs = Date.now();
+    const spec = sessionContainerSpec(ctx, container, this.#instance, createdMs);
     await this.#runtime.ensureImage(spec.image, { policy: container.pull, signal: ctx.signal });
     if (ctx.signal.aborted) throw clientGone();
     const process = await this.#runtime.run(spec, { signal: ctx.signal });
@@ -43,7 +69,11 @@ export class FreshContainers implements Placement {
       image: spec.image,
       tty: spec.tty,
     });
-    return removedAfter(this.#runtime, ctx, process, container, container.maxLifetime * 1000);
+    // The lifetime runs from the moment the expiry label was written.
+    const lifetimeMs = container.maxLifetime > 0
+      ? Math.max(1, container.maxLifetime * 1000 - (Date.now() - createdMs))
+      : 0;
+    return removedAfter(this.#runtime, ctx, process, container, lifetimeMs);
   }
 }
 

@@ -40,8 +40,9 @@ const FORGET_PID = `rm -f "$0"`;
 /** Whether the engine reported an OOM kill in a container since a time (ms since the epoch). */
 export type OomSince = (containerId: string, sinceMs: number) => Promise<boolean>;
 
-/** How long an exec may still report "running" after its output ended. */
-const EXEC_EXIT_WAIT_MS = 5_000;
+/** First and longest pause between two looks at an exec that still runs after its output ended. */
+const EXIT_POLL_FIRST_MS = 10;
+const EXIT_POLL_MAX_MS = 500;
 
 /** What {@linkcode DockerExecProcess} is made of. */
 export interface ExecParts {
@@ -70,6 +71,7 @@ export class DockerExecProcess implements RunningProcess {
   #exit: Promise<ExitResult> | undefined;
   #exited = false;
   #closed = false;
+  #onClose: (() => void) | undefined;
 
   /** @param parts the exec and what it needs; `startedMs` is when it was created */
   constructor(parts: ExecParts) {
@@ -119,8 +121,10 @@ export class DockerExecProcess implements RunningProcess {
   }
 
   async #waitForExit(): Promise<ExitResult> {
-    // Called once the output has ended; the exec's end is recorded a moment later.
-    const deadline = Date.now() + EXEC_EXIT_WAIT_MS;
+    // The output ends when the process closes its stdout and stderr, which
+    // may be long before it exits (`exec >log; sleep 60; exit 3`): poll the
+    // exec, more slowly as time goes by, until it has exited or we let go.
+    let delay = EXIT_POLL_FIRST_MS;
     try {
       while (true) {
         const info = await this.#exec.inspect();
@@ -128,13 +132,28 @@ export class DockerExecProcess implements RunningProcess {
           this.#exited = true;
           return { code: info.ExitCode, oomKilled: await this.#oomKilled(info.ExitCode) };
         }
-        if (Date.now() > deadline) throw new Error("the exec still reports running");
-        await new Promise((resolve) => setTimeout(resolve, 10));
+        if (await this.#closedWithin(delay)) throw new Error("let go before the process exited");
+        delay = Math.min(delay * 2, EXIT_POLL_MAX_MS);
       }
     } catch (error) {
       this.#streams.destroy();
       throw exitStatusLost(error);
     }
+  }
+
+  /** Waits `ms`; true if the process was let go of meanwhile. */
+  #closedWithin(ms: number): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#onClose = undefined;
+        resolve(false);
+      }, ms);
+      this.#onClose = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+    });
   }
 
   /**
@@ -150,6 +169,7 @@ export class DockerExecProcess implements RunningProcess {
   async close(options: { containerGoing?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#onClose?.();
     this.#streams.destroy();
     if (options.containerGoing) return;
     await this.#run(this.#exited ? FORGET_PID : HANG_UP).catch(() => {});

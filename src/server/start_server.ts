@@ -7,7 +7,6 @@ import {
   OrphanSweeper,
   placementByMode,
   SharedContainers,
-  trackLiveSessions,
   WarmPool,
 } from "../lifecycle/mod.ts";
 import type { Logger } from "../log/mod.ts";
@@ -90,14 +89,14 @@ export async function startServer(
     instance,
     live,
     logger,
-    fallback: new FreshContainers(runtime, instance),
+    fallback: new FreshContainers(runtime, instance, live),
   });
   pool.configure(profilesOf(config));
   const shared = new SharedContainers(runtime, { instance, live, logger });
   // Containers still being given back after their session reported its exit status.
   const releases = new Set<Promise<void>>();
   const handler = composeSession(
-    [logSession(), recoverErrors(), trackLiveSessions(live)],
+    [logSession(), recoverErrors()],
     containerHandler(placementByMode(pool, shared), {
       containerFor: (user) => resolveContainer(current, user),
       track: (release) => {

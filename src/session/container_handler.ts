@@ -144,14 +144,25 @@ async function pumpStreams(
   }
   // stdin is not awaited: a client may keep it open after the process ended.
   void stdinDone;
-  // Ended by us (a timeout) or by the client leaving: the container is being
-  // removed, so there is no exit status to ask the engine for.
-  if (clock.expired !== undefined) {
-    await tellUser(ctx, clock.expired);
-    return { code: TIMED_OUT };
-  }
-  if (ctx.signal.aborted) return { code: 255 };
-  const result = await process.wait();
+  // Ended by us (a timeout) or by the client leaving: the process is being
+  // ended, so there is no exit status to ask the engine for.
+  const endedByUs = async (): Promise<ExitStatus | undefined> => {
+    if (clock.expired !== undefined) {
+      await tellUser(ctx, clock.expired);
+      return { code: TIMED_OUT };
+    }
+    return ctx.signal.aborted ? { code: 255 } : undefined;
+  };
+  const before = await endedByUs();
+  if (before) return before;
+  // The process may run on after its output ended (it closed stdout and
+  // stderr); a timeout or the client leaving meanwhile ends it as above.
+  const result = await process.wait().catch((error: unknown) =>
+    error instanceof Error ? error : new Error(String(error))
+  );
+  const after = await endedByUs();
+  if (after) return after;
+  if (result instanceof Error) throw result;
   if (probe.failure !== undefined && result.code === 127) {
     throw new CapsuleError(
       "SHELL_NOT_FOUND",
@@ -159,15 +170,15 @@ async function pumpStreams(
       { cause: new Error(probe.failure), exitCode: 127 },
     );
   }
+  if (lastSignal !== undefined && result.code === 128 + (SIGNAL_NUMBERS[lastSignal] ?? -999)) {
+    return { signal: lastSignal };
+  }
   if (result.oomKilled) {
     throw new CapsuleError(
       "OUT_OF_MEMORY",
       `Session ended: out of memory (limit ${container.memory} bytes)`,
       { cause: new Error(`exit code ${result.code}, OOMKilled`), exitCode: result.code },
     );
-  }
-  if (lastSignal !== undefined && result.code === 128 + (SIGNAL_NUMBERS[lastSignal] ?? -999)) {
-    return { signal: lastSignal };
   }
   return { code: result.code };
 }

@@ -86,6 +86,7 @@ export function sessionContainerSpec(
   ctx: SessionContext,
   container: ContainerConfig,
   instance: string,
+  nowMs = Date.now(),
 ): ContainerSpec {
   return {
     ...baseSpec(container),
@@ -94,13 +95,18 @@ export function sessionContainerSpec(
     env: sessionEnv(ctx, container),
     tty: ctx.pty !== undefined,
     ...(ctx.pty ? { size: { cols: ctx.pty.cols, rows: ctx.pty.rows } } : {}),
-    labels: containerLabels(instance, {
-      mode: "session",
-      owner: ctx.id,
-      user: ctx.identity.username,
-      session: ctx.id,
-      connection: ctx.connectionId,
-    }, container),
+    labels: containerLabels(
+      instance,
+      {
+        mode: "session",
+        owner: ctx.id,
+        user: ctx.identity.username,
+        session: ctx.id,
+        connection: ctx.connectionId,
+      },
+      container,
+      nowMs,
+    ),
   };
 }
 

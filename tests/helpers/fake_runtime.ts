@@ -69,6 +69,8 @@ export class FakeRuntime implements ContainerRuntime {
   failRun: Error | undefined;
   /** Makes `start` fail (shared and pooled containers). */
   failStart: Error | undefined;
+  /** Makes `remove` wait for this before the container is gone. */
+  removeGate: Promise<void> | undefined;
   /** Makes `start` wait for this before answering. */
   startGate: Promise<void> | undefined;
   live = new Set<string>();
@@ -165,11 +167,11 @@ export class FakeRuntime implements ContainerRuntime {
     };
   }
 
-  remove(id: string): Promise<void> {
+  async remove(id: string): Promise<void> {
     this.calls.push({ op: "remove", id });
-    this.live.delete(id);
     for (const finish of this.#processes.get(id) ?? []) finish(137);
-    return Promise.resolve();
+    await this.removeGate;
+    this.live.delete(id);
   }
 
   /** Like the engine: the live containers carrying every one of `labels`. */

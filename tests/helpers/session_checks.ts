@@ -38,6 +38,11 @@ export async function checkSessionBehaviour(
     assert.equal(result.stdout, "/root\n");
     assert.equal(result.code, 3);
   });
+  await step("a process that closes its output still reports its own exit", async () => {
+    const result = await ssh(login, "echo bye; exec >/dev/null 2>&1; sleep 1; exit 3");
+    assert.equal(result.stdout, "bye\n");
+    assert.equal(result.code, 3);
+  });
   await step("stdin reaches the process and ends with EOF", async () => {
     const result = await ssh(login, "wc -c", { stdin: "abc" });
     assert.equal(result.stdout.trim(), "3");

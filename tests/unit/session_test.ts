@@ -20,7 +20,9 @@ const enc = (text: string) => new TextEncoder().encode(text);
 function makeSession(runtime: FakeRuntime, envAllow = ["LANG", "LC_*"]) {
   const handler = composeSession(
     [recoverErrors()],
-    containerHandler(new FreshContainers(runtime, "test"), { containerFor: () => CONTAINER }),
+    containerHandler(new FreshContainers(runtime, "test", new Set()), {
+      containerFor: () => CONTAINER,
+    }),
   );
   return new Session({
     id: "s1",

@@ -18,7 +18,7 @@ function setup() {
     instance: "t",
     live,
     logger: silentLogger(),
-    fallback: new FreshContainers(runtime, "t"),
+    fallback: new FreshContainers(runtime, "t", live),
     retryMs: 20,
   });
   return { runtime, live, pool };
