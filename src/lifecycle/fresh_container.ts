@@ -15,6 +15,11 @@ export function clientGone(): CapsuleError {
   return new CapsuleError("CLIENT_GONE", "Session closed before it started", { exitCode: 255 });
 }
 
+/** A session that would start while the server shuts down. */
+export function shuttingDown(): CapsuleError {
+  return new CapsuleError("SHUTTING_DOWN", "Cannot start session: the server is shutting down");
+}
+
 /**
  * `session` mode: a fresh container for every session, whose own process is
  * the session's, removed when the session ends.

@@ -1,8 +1,9 @@
 import type { ContainerConfig } from "../config/types.ts";
 import { CapsuleError, describeError } from "../errors/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import type { ContainerRuntime } from "../runtime/mod.ts";
+import type { ContainerRuntime, RunningProcess } from "../runtime/mod.ts";
 import {
+  afterMs,
   containerLabels,
   hostContainerSpec,
   lifetimeReason,
@@ -12,7 +13,10 @@ import {
   type SessionContext,
   sessionExecSpec,
 } from "../session/mod.ts";
-import { clientGone } from "./fresh_container.ts";
+import { clientGone, shuttingDown } from "./fresh_container.ts";
+
+/** Errors that say the shared container is dead: it is removed, so the next session starts afresh. */
+const DEAD_CONTAINER = new Set(["CONTAINER_GONE", "SHELL_NOT_FOUND"]);
 
 /** Options of {@linkcode SharedContainers}. */
 export interface SharedContainersOptions {
@@ -35,9 +39,10 @@ interface Entry {
   sessions: number;
   /** Open connections that have had a session in it. */
   connections: Set<string>;
-  /** Seconds it is kept once nobody holds it. */
+  /** Milliseconds it is kept once nobody holds it. */
   graceMs: number;
-  grace: ReturnType<typeof setTimeout> | undefined;
+  /** Cancels the grace timer, while it runs. */
+  grace: (() => void) | undefined;
   lifetime: { signal: AbortSignal; cancel(): void };
 }
 
@@ -56,6 +61,7 @@ export class SharedContainers implements Placement {
   readonly #entries = new Map<string, Entry>();
   /** Removals in progress, by key: a new container of the same name waits for them. */
   readonly #retiring = new Map<string, Promise<void>>();
+  #closed = false;
 
   /**
    * @param runtime the engine
@@ -84,34 +90,38 @@ export class SharedContainers implements Placement {
   }
 
   async #launchOnce(ctx: SessionContext, container: ContainerConfig): Promise<PlacedProcess> {
+    if (this.#closed) throw shuttingDown();
     const entry = this.#hold(ctx, container);
-    let process;
+    let running: RunningProcess;
     try {
       const id = await entry.ready;
       if (ctx.signal.aborted) throw clientGone();
-      process = await this.#runtime.exec(id, sessionExecSpec(ctx, container));
+      running = await this.#runtime.exec(id, sessionExecSpec(ctx, container));
     } catch (error) {
       entry.sessions--;
-      if (error instanceof CapsuleError && error.code === "CONTAINER_GONE") {
+      if (error instanceof CapsuleError && DEAD_CONTAINER.has(error.code)) {
         await this.#retire(entry);
       } else {
         this.#maybeRetire(entry);
       }
       throw error;
     }
-    const log = ctx.logger.child({ container: process.containerId.slice(0, 12) });
+    const log = ctx.logger.child({ container: running.containerId.slice(0, 12) });
     log.info("container.exec", { mode: entry.mode, tty: ctx.pty !== undefined });
     let released = false;
     return {
-      process,
+      process: running,
       expired: entry.lifetime.signal,
-      end: () => void process.close(),
+      end: () => void running.close().catch(() => {}),
       release: async () => {
         if (released) return;
         released = true;
-        await process.close();
-        entry.sessions--;
-        this.#maybeRetire(entry);
+        try {
+          await running.close();
+        } finally {
+          entry.sessions--;
+          this.#maybeRetire(entry);
+        }
       },
     };
   }
@@ -127,7 +137,7 @@ export class SharedContainers implements Placement {
       entry = this.#create(ctx, container, key, mode);
       this.#entries.set(key, entry);
     }
-    clearTimeout(entry.grace);
+    entry.grace?.();
     entry.grace = undefined;
     entry.sessions++;
     // A session of a connection that already closed must not hold the container for good.
@@ -165,9 +175,22 @@ export class SharedContainers implements Placement {
     entry.ready = (async () => {
       await this.#retiring.get(key);
       await this.#runtime.ensureImage(container.image, { policy: container.pull });
-      const id = await this.#runtime.start(
-        hostContainerSpec(container, await containerName(this.#options.instance, key), labels),
+      const spec = hostContainerSpec(
+        container,
+        await containerName(this.#options.instance, key),
+        labels,
       );
+      let id: string;
+      try {
+        id = await this.#runtime.start(spec);
+      } catch (error) {
+        if (!(error instanceof CapsuleError && error.code === "NAME_IN_USE")) throw error;
+        // Ours from before (a removal that failed, or a crash before the
+        // sweep): the name is this instance's and this owner's alone.
+        this.#options.logger.warn("container.name_in_use", { name: spec.name });
+        await this.#runtime.remove(spec.name);
+        id = await this.#runtime.start(spec);
+      }
       this.#options.logger.info("container.start", {
         container: id.slice(0, 12),
         mode,
@@ -203,8 +226,8 @@ export class SharedContainers implements Placement {
       void this.#retire(entry);
       return;
     }
-    clearTimeout(entry.grace);
-    entry.grace = setTimeout(() => void this.#retire(entry), entry.graceMs);
+    entry.grace?.();
+    entry.grace = afterMs(entry.graceMs, () => void this.#retire(entry));
   }
 
   #retire(entry: Entry): Promise<void> {
@@ -220,7 +243,7 @@ export class SharedContainers implements Placement {
   }
 
   async #remove(entry: Entry): Promise<void> {
-    clearTimeout(entry.grace);
+    entry.grace?.();
     entry.lifetime.cancel();
     const log = this.#options.logger.child({ user: entry.user });
     let id: string;
@@ -240,8 +263,9 @@ export class SharedContainers implements Placement {
     }
   }
 
-  /** Removes every shared container now (shutdown: every session has ended). */
+  /** Removes every shared container now, and refuses new sessions (shutdown). */
   async close(): Promise<void> {
+    this.#closed = true;
     await Promise.all([...this.#entries.values()].map((entry) => this.#retire(entry)));
     await Promise.all(this.#retiring.values());
   }

@@ -1,7 +1,7 @@
 import type { ContainerConfig } from "../config/types.ts";
 import { describeError } from "../errors/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import type { ContainerRuntime } from "../runtime/mod.ts";
+import type { ContainerRuntime, RunningProcess } from "../runtime/mod.ts";
 import {
   containerLabels,
   hostContainerSpec,
@@ -78,6 +78,8 @@ export class WarmPool implements Placement {
   readonly #runtime: ContainerRuntime;
   readonly #options: WarmPoolOptions;
   readonly #pools = new Map<string, ProfilePool>();
+  /** Pools being emptied. */
+  readonly #dropping = new Set<Promise<void>>();
   #closed = false;
 
   /**
@@ -97,8 +99,10 @@ export class WarmPool implements Placement {
   }
 
   /**
-   * Keeps pools for exactly these profiles (the config's, after start-up or
-   * a reload): fills new ones, empties the ones no longer listed.
+   * Keeps pools for exactly these profiles (after start-up or a reload):
+   * fills new ones, empties the ones no longer listed. A session whose
+   * profile has no pool here gets a fresh container, so idle containers
+   * are only ever held for the profiles the operator listed.
    */
   configure(profiles: readonly ContainerConfig[]): void {
     const wanted = new Map<string, ContainerConfig>();
@@ -108,24 +112,35 @@ export class WarmPool implements Placement {
       }
     }
     for (const [key, pool] of this.#pools) {
-      if (!wanted.has(key)) void this.#drop(key, pool);
+      if (!wanted.has(key)) this.#dropLater(key, pool);
     }
-    for (const container of wanted.values()) this.#poolFor(container);
+    for (const [key, container] of wanted) {
+      if (this.#pools.has(key) || this.#closed) continue;
+      const pool: ProfilePool = {
+        container,
+        ready: [],
+        workers: new Set(),
+        creating: 0,
+        stopped: new AbortController(),
+      };
+      this.#pools.set(key, pool);
+      this.#fill(pool);
+    }
   }
 
   async launch(ctx: SessionContext, container: ContainerConfig): Promise<PlacedProcess> {
-    if (container.mode !== "session" || container.pool.size === 0 || this.#closed) {
-      return this.#options.fallback.launch(ctx, container);
-    }
-    const pool = this.#poolFor(container);
+    const pool = container.mode === "session" && !this.#closed
+      ? this.#pools.get(profileKey(container))
+      : undefined;
+    if (pool === undefined) return this.#options.fallback.launch(ctx, container);
     const warm = this.#take(pool);
     if (warm === undefined) {
       ctx.logger.debug("pool.empty");
       return this.#options.fallback.launch(ctx, container);
     }
-    let process;
+    let running: RunningProcess;
     try {
-      process = await this.#runtime.exec(warm.id, sessionExecSpec(ctx, container));
+      running = await this.#runtime.exec(warm.id, sessionExecSpec(ctx, container));
     } catch (error) {
       ctx.logger.warn("pool.exec_failed", { error: describeError(error) });
       await this.#discard(warm);
@@ -140,7 +155,7 @@ export class WarmPool implements Placement {
     const lifetimeMs = container.maxLifetime > 0
       ? Math.max(1, container.maxLifetime * 1000 - (Date.now() - warm.createdMs))
       : 0;
-    const placed = removedAfter(this.#runtime, ctx, process, container, lifetimeMs);
+    const placed = removedAfter(this.#runtime, ctx, running, container, lifetimeMs);
     return {
       ...placed,
       release: async () => {
@@ -153,27 +168,19 @@ export class WarmPool implements Placement {
     };
   }
 
-  /** Stops refilling and removes every container still waiting. */
+  /** Stops refilling and removes every container still waiting, dropped pools' too. */
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.all([...this.#pools].map(([key, pool]) => this.#drop(key, pool)));
+    for (const [key, pool] of this.#pools) this.#dropLater(key, pool);
+    await Promise.all(this.#dropping);
   }
 
-  #poolFor(container: ContainerConfig): ProfilePool {
-    const key = profileKey(container);
-    let pool = this.#pools.get(key);
-    if (pool === undefined) {
-      pool = {
-        container,
-        ready: [],
-        workers: new Set(),
-        creating: 0,
-        stopped: new AbortController(),
-      };
-      this.#pools.set(key, pool);
-      this.#fill(pool);
-    }
-    return pool;
+  /** Drops a pool in the background; {@linkcode close} waits for it. */
+  #dropLater(key: string, pool: ProfilePool): void {
+    const dropping: Promise<void> = this.#drop(key, pool).finally(() =>
+      this.#dropping.delete(dropping)
+    );
+    this.#dropping.add(dropping);
   }
 
   /** The oldest ready container still within its lifetime; starts a refill. */

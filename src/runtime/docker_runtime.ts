@@ -139,6 +139,13 @@ export class DockerRuntime implements ContainerRuntime {
       });
     } catch (error) {
       if (isUnreachable(error)) throw unreachable(error);
+      if (engineErrorOf(error).statusCode === 409) {
+        throw new CapsuleError(
+          "NAME_IN_USE",
+          "Cannot create a container: its name is taken",
+          { cause: error },
+        );
+      }
       throw new CapsuleError(
         "CONTAINER_CREATE_FAILED",
         `Cannot create a container from image "${spec.image}"`,
@@ -226,17 +233,33 @@ export class DockerRuntime implements ContainerRuntime {
     } catch (error) {
       if (isUnreachable(error)) throw unreachable(error);
       const status = engineErrorOf(error).statusCode;
-      if (status === 404 || status === 409) {
-        throw new CapsuleError(
-          "CONTAINER_GONE",
-          "Cannot start the session: its container is no longer running",
-          { cause: error },
-        );
-      }
+      if (status === 404 || status === 409) throw await this.#whyGone(container, spec, error);
       throw new CapsuleError("EXEC_FAILED", "Cannot start the session in its container", {
         cause: error,
       });
     }
+  }
+
+  /**
+   * The error for an exec into a container that is not running. A container
+   * whose shell is missing dies at birth with 127 (the init's "exec failed"):
+   * that is a configuration error to report as such, not a container to
+   * replace.
+   */
+  async #whyGone(container: Docker.Container, spec: ExecSpec, cause: unknown) {
+    const info = await container.inspect().catch(() => undefined);
+    if (info?.State?.Running === false && info.State.ExitCode === 127) {
+      return new CapsuleError(
+        "SHELL_NOT_FOUND",
+        `Cannot start session: shell "${spec.shell}" not found in image "${info.Config.Image}"`,
+        { cause, exitCode: 127 },
+      );
+    }
+    return new CapsuleError(
+      "CONTAINER_GONE",
+      "Cannot start the session: its container is no longer running",
+      { cause },
+    );
   }
 
   /** Whether the engine reported an OOM kill in the container since `sinceMs`. */

@@ -91,7 +91,7 @@ export async function startServer(
     logger,
     fallback: new FreshContainers(runtime, instance, live),
   });
-  pool.configure(profilesOf(config));
+  pool.configure(pooledProfiles(config));
   const shared = new SharedContainers(runtime, { instance, live, logger });
   // Containers still being given back after their session reported its exit status.
   const releases = new Set<Promise<void>>();
@@ -144,25 +144,37 @@ export async function startServer(
       }
       await drain(open, drainMs, now);
       await server.close();
-      await Promise.all(releases);
-      await Promise.all([shared.close(), pool.close()]);
-      await sweeper.sweep();
+      // An engine that stops answering must not hold the exit for good: what
+      // is left then goes in the next start-up sweep.
+      const tidied = await withinMs(
+        CLEANUP_LIMIT_MS,
+        Promise.all(releases).then(() => Promise.all([shared.close(), pool.close()])),
+      );
+      if (!tidied) logger.warn("server.cleanup_timeout", { limit_ms: CLEANUP_LIMIT_MS });
+      await withinMs(CLEANUP_LIMIT_MS, sweeper.sweep());
       logger.info("server.stopped");
     },
     reload(next) {
       reportReload(current, next, logger);
       current = next;
       authenticator.update(next);
-      pool.configure(profilesOf(next));
+      pool.configure(pooledProfiles(next));
     },
   };
 }
 
-/** Every container profile of a config: the global one and each user's. */
-function profilesOf(config: Config): ContainerConfig[] {
+/**
+ * The container profiles that get a warm pool: the global one, and those of
+ * users who set `pool` themselves. A user who only changes other settings
+ * (their own mounts, say) gets fresh containers, so idle containers grow
+ * with what the operator asked for, not with the number of users.
+ */
+function pooledProfiles(config: Config): ContainerConfig[] {
   return [
     resolveContainer(config, undefined),
-    ...Object.keys(config.users).map((user) => resolveContainer(config, user)),
+    ...Object.entries(config.users)
+      .filter(([, user]) => user.container?.pool !== undefined)
+      .map(([name]) => resolveContainer(config, name)),
   ];
 }
 
@@ -176,6 +188,20 @@ async function refuseWeakPasswords(config: Config): Promise<void> {
       weak.map((u) => `"${u}"`).join(", ")
     } has a well-known password; change it ("capsule hash-password") or listen on 127.0.0.1`,
   );
+}
+
+/** How long shutdown waits for the engine to remove what is left. */
+const CLEANUP_LIMIT_MS = 20_000;
+
+/** Whether `work` settled within `ms` (it runs on either way). */
+async function withinMs(ms: number, work: Promise<unknown>): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([work.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Waits until every session is done, `ms` passed, or `now` aborted. */

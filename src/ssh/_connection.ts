@@ -34,6 +34,8 @@ export interface ConnectionDeps {
   openSession(info: { connectionId: string; identity: Identity; logger: Logger }): Session;
   /** Called once the connection closed, after its sessions were told to close. */
   onClose(connectionId: string): void;
+  /** True once the server is shutting down: no new sessions. */
+  stopping(): boolean;
   track(session: Session): void;
   untrack(session: Session): void;
 }
@@ -107,6 +109,11 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
     const userLogger = logger.child({ user: user.username });
     armIdle();
     client.on("session", (accept, reject) => {
+      if (deps.stopping()) {
+        userLogger.info("session.refused", { reason: "server shutting down" });
+        reject();
+        return;
+      }
       if (sessions.size >= deps.limits.maxSessions) {
         userLogger.info("session.refused", { reason: "too many sessions", open: sessions.size });
         reject();

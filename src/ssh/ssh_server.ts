@@ -105,7 +105,10 @@ export class SshServer {
     return [...this.#sessions];
   }
 
-  /** Stops accepting new connections at once; open ones carry on. */
+  /**
+   * Stops accepting new connections at once; open ones carry on with the
+   * sessions they have, but may open no new ones.
+   */
   stopAccepting(): void {
     if (this.#stopped) return;
     this.#stopped = true;
@@ -198,6 +201,7 @@ export class SshServer {
       authenticator: this.#options.authenticator,
       limits: this.#limits,
       openSession: this.#options.openSession,
+      stopping: () => this.#stopped,
       onClose: (connectionId) => this.#options.onConnectionClose?.(connectionId),
       track: (session) => this.#sessions.add(session),
       untrack: (session) => this.#sessions.delete(session),

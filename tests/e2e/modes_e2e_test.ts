@@ -44,6 +44,7 @@ Deno.test("end to end: container modes", async (t) => {
         pers: { passwordHash, container: { mode: "persistent", gracePeriod: 4 } },
         brief: { passwordHash, container: { mode: "persistent", maxLifetime: 3 } },
         small: { passwordHash, container: { mode: "persistent", memory: "8m" } },
+        nosh: { passwordHash, container: { mode: "persistent", shell: "/bin/zsh" } },
         pool: { passwordHash, container: { pool: { size: 2 } } },
       },
     },
@@ -178,11 +179,35 @@ Deno.test("end to end: container modes", async (t) => {
       assert.ok(lines.length >= 2, "the log names the user a pooled container served");
     });
 
-    await t.step("shutdown removes shared, pooled and kept containers", async () => {
+    await t.step("a missing shell in a shared container says so", async () => {
+      const result = await ssh(login("nosh"), "true");
+      assert.equal(result.code, 127);
+      assert.match(result.stderr, /capsule: Cannot start session: shell "\/bin\/zsh" not found/);
+      await eventually(
+        () => containersOf({ "io.capsule.user": "nosh" }),
+        (ids) => ids.length === 0,
+      );
+    });
+
+    await t.step("shutdown refuses new sessions and removes every container", async () => {
       const kept = await ssh(login("pers"), "true");
       assert.equal(kept.code, 0);
       assert.equal((await containersOf({ "io.capsule.user": "pers" })).length, 1);
-      assert.equal(await capsule.stop(), 0);
+      // A connection that is open when the server starts shutting down.
+      const client = await connectSsh2(login("conn"));
+      const running = collect(await openChannel(client, { exec: "sleep 2; echo done" }));
+      try {
+        capsule.signal("SIGTERM");
+        await capsule.waitForLog((r) => r.event === "server.draining");
+        await assert.rejects(
+          openChannel(client, { exec: "true" }),
+          "no new session while draining",
+        );
+        assert.equal((await running).stdout, "done\n", "the running session finishes");
+      } finally {
+        client.end();
+      }
+      assert.equal(await capsule.exited, 0);
       await assertNoContainersLeft(15_000, capsule.instance);
     });
   } finally {

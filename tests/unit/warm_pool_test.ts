@@ -59,19 +59,25 @@ Deno.test("WarmPool fills to size, hands each container to one session and refil
   assert.equal(live.size, 0);
 });
 
-Deno.test("WarmPool falls back to a fresh container when empty or off", async () => {
+Deno.test("WarmPool falls back to a fresh container when empty, off or not configured", async () => {
   const { runtime, pool } = setup();
-  runtime.startGate = new Promise(() => {}); // the pool never fills
+  let open!: () => void;
+  runtime.startGate = new Promise((r) => (open = r)); // the pool cannot fill yet
+  pool.configure([pooled(2)]);
   const placed = await pool.launch(fakeSessionContext(), pooled(2));
-  assert.equal(runtime.callsOf("run").length, 1);
+  assert.equal(runtime.callsOf("run").length, 1, "empty: a fresh container");
   await placed.release();
   const off = await pool.launch(fakeSessionContext(), pooled(0));
-  assert.equal(runtime.callsOf("run").length, 2);
+  assert.equal(runtime.callsOf("run").length, 2, "off: a fresh container");
   await off.release();
-  const shared = await pool.launch(fakeSessionContext(), pooled(2, { mode: "connection" }))
-    .catch((e) => e);
-  assert.equal(runtime.callsOf("run").length, 3, "other modes are not the pool's");
-  await shared.release?.();
+  // A profile the operator did not list (e.g. a user's own mounts) holds no warm containers.
+  const other = await pool.launch(fakeSessionContext(), pooled(2, { image: "other" }));
+  assert.equal(runtime.callsOf("run").length, 3, "not configured: a fresh container");
+  await other.release();
+  assert.ok(!runtime.callsOf("start").some((c) => c.spec.image === "other"));
+  open();
+  await pool.close();
+  assert.equal(runtime.live.size, 0);
 });
 
 Deno.test("WarmPool retries a failed fill and empties on close", async () => {
