@@ -168,3 +168,26 @@ Deno.test("a shared container that died is replaced for the next session", async
   await shared.close();
   assert.equal(runtime.live.size, 0);
 });
+
+Deno.test("after close(), no session gets a shared container", async () => {
+  const { runtime, live, shared } = setup();
+  await shared.close();
+  await assert.rejects(
+    shared.launch(fakeSessionContext(), container({ mode: "persistent" })),
+    /shutting down/,
+  );
+  assert.equal(runtime.callsOf("start").length, 0);
+  assert.equal(live.size, 0);
+});
+
+Deno.test("a grace period longer than setTimeout's range does not fire at once", async () => {
+  const { runtime, shared } = setup();
+  const config = container({ mode: "persistent", gracePeriod: 30 * 24 * 3600 });
+  const placed = await shared.launch(fakeSessionContext({ connectionId: "c1" }), config);
+  await placed.release();
+  shared.connectionClosed("c1");
+  await sleep(50);
+  assert.equal(runtime.callsOf("remove").length, 0, "kept for its 30-day grace period");
+  await shared.close();
+  assert.equal(runtime.live.size, 0);
+});
