@@ -65,9 +65,9 @@ export class FreshContainers implements Placement {
   async #launch(ctx: SessionContext, container: ContainerConfig): Promise<PlacedProcess> {
     const createdMs = Date.now();
     const spec = sessionContainerSpec(ctx, container, this.#instance, createdMs);
-    await this.#runtime.ensureImage(spec.image, { policy: container.pull, signal: ctx.signal });
+    await this.#runtime.ensureImage(spec.image, { policy: container.pull });
     if (ctx.signal.aborted) throw clientGone();
-    const process = await this.#runtime.run(spec, { signal: ctx.signal });
+    const process = await this.#runtime.run(spec);
     ctx.logger.info("container.start", {
       container: process.containerId.slice(0, 12),
       mode: "session",

@@ -3,6 +3,7 @@ import { describeError } from "../errors/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { ContainerRuntime, RunningProcess } from "../runtime/mod.ts";
 import {
+  afterMs,
   containerLabels,
   hostContainerSpec,
   type PlacedProcess,
@@ -31,6 +32,8 @@ interface Warm {
   /** Its owner id (`pool:<id>`), live from creation until removal. */
   owner: string;
   createdMs: number;
+  /** Cancels the timer that discards it at its maximum lifetime. */
+  cancelExpiry?: () => void;
 }
 
 /** The pool of one container profile. */
@@ -183,11 +186,25 @@ export class WarmPool implements Placement {
     this.#dropping.add(dropping);
   }
 
+  /** Discards a waiting container when it reaches its maximum lifetime, and refills. */
+  #expireLater(pool: ProfilePool, warm: Warm): void {
+    const maxMs = pool.container.maxLifetime * 1000;
+    if (maxMs === 0) return;
+    warm.cancelExpiry = afterMs(maxMs - (Date.now() - warm.createdMs), () => {
+      const at = pool.ready.indexOf(warm);
+      if (at < 0) return;
+      pool.ready.splice(at, 1);
+      void this.#discard(warm);
+      this.#fill(pool);
+    });
+  }
+
   /** The oldest ready container still within its lifetime; starts a refill. */
   #take(pool: ProfilePool): Warm | undefined {
     const maxMs = pool.container.maxLifetime * 1000;
     let warm: Warm | undefined;
     while ((warm = pool.ready.shift()) !== undefined) {
+      warm.cancelExpiry?.();
       if (maxMs === 0 || Date.now() - warm.createdMs < maxMs) break;
       void this.#discard(warm);
     }
@@ -240,6 +257,7 @@ export class WarmPool implements Placement {
         return;
       }
       pool.ready.push(warm);
+      this.#expireLater(pool, warm);
       this.#options.logger.debug("pool.ready", {
         container: id.slice(0, 12),
         ready: pool.ready.length,
@@ -257,6 +275,7 @@ export class WarmPool implements Placement {
 
   /** Removes a container that never served a session. */
   async #discard(warm: Warm): Promise<void> {
+    warm.cancelExpiry?.();
     try {
       await this.#runtime.remove(warm.id);
     } catch (error) {

@@ -40,6 +40,9 @@ const FORGET_PID = `rm -f "$0"`;
 /** Whether the engine reported an OOM kill in a container since a time (ms since the epoch). */
 export type OomSince = (containerId: string, sinceMs: number) => Promise<boolean>;
 
+/** How long after a 137 exit the engine gets to record the OOM event. */
+const OOM_EVENT_GRACE_MS = 150;
+
 /** First and longest pause between two looks at an exec that still runs after its output ended. */
 const EXIT_POLL_FIRST_MS = 10;
 const EXIT_POLL_MAX_MS = 500;
@@ -163,7 +166,11 @@ export class DockerExecProcess implements RunningProcess {
    */
   async #oomKilled(code: number): Promise<boolean> {
     if (code !== 137) return false;
-    return await this.#oomSince(this.containerId, this.#startedMs).catch(() => false);
+    const seen = () => this.#oomSince(this.containerId, this.#startedMs).catch(() => false);
+    if (await seen()) return true;
+    // The engine may record the event a moment after the exit.
+    await new Promise((resolve) => setTimeout(resolve, OOM_EVENT_GRACE_MS));
+    return await seen();
   }
 
   async close(options: { containerGoing?: boolean } = {}): Promise<void> {

@@ -119,7 +119,6 @@ export interface ContainerSummary {
 /** Options of {@linkcode ContainerRuntime.ensureImage}. */
 export interface EnsureImageOptions {
   policy: PullPolicy;
-  signal?: AbortSignal;
 }
 
 /**
@@ -135,13 +134,13 @@ export interface ContainerRuntime {
    * Creates the container, attaches to it, starts it and returns the running
    * process. The container is not removed automatically: call `remove`.
    */
-  run(spec: ContainerSpec, options?: { signal?: AbortSignal }): Promise<RunningProcess>;
+  run(spec: ContainerSpec): Promise<RunningProcess>;
   /**
    * Creates and starts a container that runs `spec.cmd` with stdin held open
    * and nothing attached (a shell then waits for input for good), for
    * sessions to be exec'd into. Returns the container id; call `remove`.
    */
-  start(spec: ContainerSpec, options?: { signal?: AbortSignal }): Promise<string>;
+  start(spec: ContainerSpec): Promise<string>;
   /**
    * Runs a process in a running container and returns it attached. Signals
    * reach it through the pid it records (the engine has no API to signal an

@@ -104,3 +104,15 @@ Deno.test("WarmPool empties the pools of profiles a reload removed", async () =>
   await pool.close();
   assert.equal(runtime.live.size, 0);
 });
+
+Deno.test("WarmPool replaces a waiting container at its maximum lifetime", async () => {
+  const { runtime, pool } = setup();
+  pool.configure([pooled(1, { maxLifetime: 1 })]);
+  await until(() => pool.ready === 1);
+  const [first] = runtime.callsOf("start");
+  await new Promise((r) => setTimeout(r, 1100));
+  await until(() => runtime.callsOf("remove").some((c) => c.id === first?.id) && pool.ready === 1);
+  assert.equal(runtime.callsOf("start").length, 2, "refilled with a new one");
+  await pool.close();
+  assert.equal(runtime.live.size, 0);
+});
