@@ -1,7 +1,7 @@
 /** capsule itself (`deno run main.ts serve`) as a child process with a temporary config. */
 import { stringify } from "yaml";
 import { sleep } from "./sleep.ts";
-import { deepMerge } from "../tests/helpers/capsule_process.ts";
+import { deepMerge, serveArgs } from "../tests/helpers/capsule_process.ts";
 
 /** One JSON log record of capsule. */
 export type LogRecord = Record<string, unknown>;
@@ -66,18 +66,7 @@ export async function startCapsule(options: CapsuleOptions): Promise<StartResult
   const configFile = `${options.dir}/config.yaml`;
   await Deno.writeTextFile(configFile, stringify(capsuleConfig(options)));
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys",
-      `${options.root}main.ts`,
-      "serve",
-      "--config",
-      configFile,
-    ],
+    args: serveArgs(configFile),
     cwd: options.root,
     env: { NO_COLOR: "1" },
     stdin: "null",

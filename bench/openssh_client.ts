@@ -1,4 +1,5 @@
 /** The OpenSSH client command lines the bench runs. */
+import { sshArgs } from "../tests/helpers/ssh_client.ts";
 
 /** Where and as whom an SSH client logs in, with the bench's key. */
 export interface SshLogin {
@@ -9,34 +10,13 @@ export interface SshLogin {
 }
 
 /**
- * Arguments of `ssh` up to and including the destination: the bench key only,
- * no host key checks, no user config, quiet.
+ * Arguments of `ssh` up to and including the destination: the tests' client
+ * options (the bench key only, no host key checks, no user config, quiet).
  *
  * @param extra more options before the destination (e.g. `-o KexAlgorithms=...`)
  */
 export function opensshArgs(login: SshLogin, extra: readonly string[] = []): string[] {
-  return [
-    "-F",
-    "/dev/null",
-    "-i",
-    login.identityFile,
-    "-p",
-    String(login.port),
-    "-o",
-    "StrictHostKeyChecking=no",
-    "-o",
-    "UserKnownHostsFile=/dev/null",
-    "-o",
-    "BatchMode=yes",
-    "-o",
-    "LogLevel=ERROR",
-    "-o",
-    "IdentitiesOnly=yes",
-    "-o",
-    "ConnectTimeout=30",
-    ...extra,
-    `${login.user}@127.0.0.1`,
-  ];
+  return [...sshArgs(login), ...extra, `${login.user}@127.0.0.1`];
 }
 
 /** Arguments of `ssh` that run `command` remotely. */

@@ -50,16 +50,7 @@ export class FreshContainers implements Placement {
       this.#live.delete(ctx.id);
       throw error;
     }
-    return {
-      ...placed,
-      release: async () => {
-        try {
-          await placed.release();
-        } finally {
-          this.#live.delete(ctx.id);
-        }
-      },
-    };
+    return ownerLiveUntilReleased(placed, this.#live, ctx.id);
   }
 
   async #launch(ctx: SessionContext, container: ContainerConfig): Promise<PlacedProcess> {
@@ -80,6 +71,24 @@ export class FreshContainers implements Placement {
       : 0;
     return removedAfter(this.#runtime, ctx, process, container, lifetimeMs);
   }
+}
+
+/** `placed`, with `owner` taken out of `live` only once its release has finished. */
+export function ownerLiveUntilReleased(
+  placed: PlacedProcess,
+  live: Set<string>,
+  owner: string,
+): PlacedProcess {
+  return {
+    ...placed,
+    release: async () => {
+      try {
+        await placed.release();
+      } finally {
+        live.delete(owner);
+      }
+    },
+  };
 }
 
 /**

@@ -11,7 +11,7 @@ import {
   type SessionContext,
   sessionExecSpec,
 } from "../session/mod.ts";
-import { removedAfter } from "./fresh_container.ts";
+import { ownerLiveUntilReleased, removedAfter } from "./fresh_container.ts";
 
 /** Options of {@linkcode WarmPool}. */
 export interface WarmPoolOptions {
@@ -158,17 +158,11 @@ export class WarmPool implements Placement {
     const lifetimeMs = container.maxLifetime > 0
       ? Math.max(1, container.maxLifetime * 1000 - (Date.now() - warm.createdMs))
       : 0;
-    const placed = removedAfter(this.#runtime, ctx, running, container, lifetimeMs);
-    return {
-      ...placed,
-      release: async () => {
-        try {
-          await placed.release();
-        } finally {
-          this.#options.live.delete(warm.owner);
-        }
-      },
-    };
+    return ownerLiveUntilReleased(
+      removedAfter(this.#runtime, ctx, running, container, lifetimeMs),
+      this.#options.live,
+      warm.owner,
+    );
   }
 
   /** Stops refilling and removes every container still waiting, dropped pools' too. */

@@ -51,6 +51,25 @@ export function deepMerge(base: Tree, over: Tree): Tree {
   return out;
 }
 
+/**
+ * Arguments of `deno` that run `capsule serve` from this checkout with the
+ * permissions of `deno task start` (and no more).
+ */
+export function serveArgs(configFile: string): string[] {
+  return [
+    "run",
+    "--allow-net",
+    "--allow-read",
+    "--allow-write",
+    "--allow-env",
+    "--allow-sys",
+    `${ROOT}main.ts`,
+    "serve",
+    "--config",
+    configFile,
+  ];
+}
+
 /** Waits for a capsule child to print `server.listening`, returning its port. */
 export async function startCapsule(options: StartCapsuleOptions = {}): Promise<CapsuleProcess> {
   const dir = await Deno.makeTempDir({ prefix: "capsule-e2e-" });
@@ -65,19 +84,7 @@ export async function startCapsule(options: StartCapsuleOptions = {}): Promise<C
   }, options.config ?? {});
   await Deno.writeTextFile(`${dir}/config.yaml`, stringify(config));
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys",
-      `${ROOT}main.ts`,
-      "serve",
-      "--config",
-      `${dir}/config.yaml`,
-      ...(options.args ?? []),
-    ],
+    args: [...serveArgs(`${dir}/config.yaml`), ...(options.args ?? [])],
     cwd: ROOT,
     env: { NO_COLOR: "1", ...options.env },
     stdin: "null",
