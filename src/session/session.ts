@@ -134,7 +134,15 @@ export class Session {
       io: channel,
       logger: this.#options.logger,
       signal: this.#abort.signal,
-      onResize: (listener) => this.#resizeListeners.push(listener),
+      onResize: (listener) => {
+        this.#resizeListeners.push(listener);
+        // Window changes that came while the handler was starting its process
+        // had no listener yet; hand the latest one over now.
+        const now = this.#pty;
+        if (ctx.pty && now && (now.cols !== ctx.pty.cols || now.rows !== ctx.pty.rows)) {
+          listener({ cols: now.cols, rows: now.rows });
+        }
+      },
       onSignal: (listener) => this.#signalListeners.push(listener),
     };
     this.#ctx = ctx;

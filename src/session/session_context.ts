@@ -54,7 +54,12 @@ export interface SessionContext {
   readonly logger: Logger;
   /** Aborted when the client closes the channel or the connection drops. */
   readonly signal: AbortSignal;
-  /** Registers a callback for window-change requests. */
+  /**
+   * Registers a callback for window-change requests. A size that changed
+   * between `start` and this call (while the container was starting) is
+   * passed to the listener at once, so the process ends up with the last
+   * size the client sent, whatever the timing.
+   */
   onResize(listener: (size: WindowSize) => void): void;
   /** Registers a callback for `signal` requests (names without `SIG`, e.g. `INT`). */
   onSignal(listener: (name: string) => void): void;

@@ -123,7 +123,7 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
       sessions.add(session);
       deps.track(session);
       armIdle();
-      wireSession(accept(), session, () => {
+      wireSession(client, accept(), session, () => {
         void session.done.then(() => {
           sessions.delete(session);
           deps.untrack(session);

@@ -1,10 +1,16 @@
 // @ts-types="@types/ssh2"
-import type { ServerChannel, Session as Ssh2Session } from "ssh2";
+import type { Connection, ServerChannel, Session as Ssh2Session } from "ssh2";
 import type { Session, SessionRequest } from "../session/mod.ts";
 import { ChannelIO } from "./channel_io.ts";
+import { closeUnstartedChannel } from "./_unstarted_channel.ts";
 
 /** Routes one ssh2 session channel's requests to our session state machine. */
-export function wireSession(channel: Ssh2Session, session: Session, onClose: () => void): void {
+export function wireSession(
+  client: Connection,
+  channel: Ssh2Session,
+  session: Session,
+  onClose: () => void,
+): void {
   let io: ChannelIO | undefined;
   const reply = (ok: boolean, accept?: () => void, reject?: () => void) =>
     ok ? accept?.() : reject?.();
@@ -39,6 +45,8 @@ export function wireSession(channel: Ssh2Session, session: Session, onClose: () 
     (accept, reject, info) => start({ kind: "exec", command: info.command }, accept, reject),
   );
   channel.on("close", () => {
+    // A channel closed before it started still needs its CHANNEL_CLOSE answered.
+    if (!io) closeUnstartedChannel(client, channel);
     io?.closed();
     session.close();
     onClose();

@@ -6,13 +6,23 @@ import type { Algorithms } from "ssh2";
  * ssh2 advertises `diffie-hellman-group-exchange-sha256` without serving it,
  * Deno cannot do `ecdh-sha2-nistp521` or ssh2's zlib, and SHA-1 has no place
  * in a new server. The client's order decides among these.
+ *
+ * Why `diffie-hellman-group18-sha512` comes first although no client picks
+ * it before curve25519: ssh2 1.17.0 mishandles a client's guessed key
+ * exchange packet (`first_kex_packet_follows`, which Dropbear's client
+ * sends). It overwrites the client's kex list with the chosen name before
+ * comparing, so it always takes the guess for wrong and drops it, and a
+ * client whose guess was right waits forever. A guess is right only when
+ * both sides list the same kex first (RFC 4253, 7.1); with a first entry that
+ * clients do not put first, a guess is truly wrong, the client sends its
+ * key exchange again, and ssh2's dropping is what the RFC asks for.
  */
 export const ALGORITHMS: Algorithms = {
   kex: [
+    "diffie-hellman-group18-sha512",
     "curve25519-sha256",
     "curve25519-sha256@libssh.org",
     "diffie-hellman-group16-sha512",
-    "diffie-hellman-group18-sha512",
   ],
   cipher: [
     "aes128-gcm@openssh.com",

@@ -73,6 +73,8 @@ export class FakeRuntime implements ContainerRuntime {
   removeGate: Promise<void> | undefined;
   /** Makes `start` wait for this before answering. */
   startGate: Promise<void> | undefined;
+  /** When set, `run` waits for it (a container still starting). */
+  runGate: Promise<void> | undefined;
   live = new Set<string>();
   /** Labels of the containers created, by id. */
   labels = new Map<string, Record<string, string>>();
@@ -89,13 +91,14 @@ export class FakeRuntime implements ContainerRuntime {
     return this.failEnsureImage ? Promise.reject(this.failEnsureImage) : Promise.resolve();
   }
 
-  run(spec: ContainerSpec): Promise<RunningProcess> {
+  async run(spec: ContainerSpec): Promise<RunningProcess> {
     this.calls.push({ op: "run", spec });
-    if (this.failRun) return Promise.reject(this.failRun);
+    await this.runGate;
+    if (this.failRun) throw this.failRun;
     const id = `fake${++this.#next}`;
     this.live.add(id);
     this.labels.set(id, spec.labels);
-    return Promise.resolve(this.#spawn(id));
+    return this.#spawn(id);
   }
 
   async start(spec: ContainerSpec): Promise<string> {

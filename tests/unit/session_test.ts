@@ -116,6 +116,42 @@ Deno.test("Session with a PTY sets TERM, clamps the size and forwards resizes", 
   await new Promise((r) => setTimeout(r, 250)); // let the resize pacing timer end
 });
 
+Deno.test("Session hands a window change sent while the container starts to the process", async (t) => {
+  for (const changes of [1, 10, 3000]) {
+    await t.step(`${changes} change(s) before the process exists`, async () => {
+      const runtime = new FakeRuntime();
+      runtime.script = { untilSignal: true };
+      const gate = Promise.withResolvers<void>();
+      runtime.runGate = gate.promise;
+      const session = makeSession(runtime);
+      session.pty({ term: "xterm", cols: 80, rows: 24 });
+      const channel = new FakeChannel();
+      session.start({ kind: "exec", command: "sleep 3; stty size" }, channel);
+      for (let i = 1; i <= changes; i++) session.windowChange({ cols: 100 + i, rows: 33 });
+      gate.resolve();
+      await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(runtime.callsOf("run")[0]?.spec.size, { cols: 80, rows: 24 });
+      assert.deepEqual(runtime.callsOf("resize").at(-1)?.size, { cols: 100 + changes, rows: 33 });
+      session.signal("INT");
+      await channel.finished;
+      await new Promise((r) => setTimeout(r, 250)); // let the resize pacing timer end
+    });
+  }
+  await t.step("no resize when the size did not change", async () => {
+    const runtime = new FakeRuntime();
+    runtime.script = { untilSignal: true };
+    const session = makeSession(runtime);
+    session.pty({ term: "xterm", cols: 80, rows: 24 });
+    const channel = new FakeChannel();
+    session.start({ kind: "shell" }, channel);
+    session.windowChange({ cols: 80, rows: 24 });
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(runtime.callsOf("resize").length, 0);
+    session.signal("INT");
+    await channel.finished;
+  });
+});
+
 Deno.test("Session pipes stdin to the process and EOF closes it", async () => {
   const runtime = new FakeRuntime();
   runtime.script = { echoStdin: true, exit: { code: 0, oomKilled: false } };
