@@ -1,24 +1,9 @@
 import type { ContainerConfig } from "../config/types.ts";
-import { CapsuleError } from "../errors/mod.ts";
-import type { ContainerRuntime, RunningProcess } from "../runtime/mod.ts";
-import {
-  lifetimeReason,
-  lifetimeSignal,
-  type PlacedProcess,
-  type Placement,
-  sessionContainerSpec,
-  type SessionContext,
-} from "../session/mod.ts";
-
-/** A session gone before its container was created: nothing to run. */
-export function clientGone(): CapsuleError {
-  return new CapsuleError("CLIENT_GONE", "Session closed before it started", { exitCode: 255 });
-}
-
-/** A session that would start while the server shuts down. */
-export function shuttingDown(): CapsuleError {
-  return new CapsuleError("SHUTTING_DOWN", "Cannot start session: the server is shutting down");
-}
+import type { ContainerRuntime } from "../runtime/mod.ts";
+import type { PlacedProcess, Placement, SessionContext } from "../session/mod.ts";
+import { sessionContainerSpec } from "./_container_spec.ts";
+import { clientGone } from "./_placement_errors.ts";
+import { ownerLiveUntilReleased, removedAfter } from "./_removed_after.ts";
 
 /**
  * `session` mode: a fresh container for every session, whose own process is
@@ -71,51 +56,4 @@ export class FreshContainers implements Placement {
       : 0;
     return removedAfter(this.#runtime, ctx, process, container, lifetimeMs);
   }
-}
-
-/** `placed`, with `owner` taken out of `live` only once its release has finished. */
-export function ownerLiveUntilReleased(
-  placed: PlacedProcess,
-  live: Set<string>,
-  owner: string,
-): PlacedProcess {
-  return {
-    ...placed,
-    release: async () => {
-      try {
-        await placed.release();
-      } finally {
-        live.delete(owner);
-      }
-    },
-  };
-}
-
-/**
- * A placed process whose container is the session's alone: ending the
- * session removes it, and so does its lifetime (`lifetimeMs` left; 0 for
- * none) running out.
- */
-export function removedAfter(
-  runtime: ContainerRuntime,
-  ctx: SessionContext,
-  process: RunningProcess,
-  container: ContainerConfig,
-  lifetimeMs: number,
-): PlacedProcess {
-  const log = ctx.logger.child({ container: process.containerId.slice(0, 12) });
-  let removing: Promise<void> | undefined;
-  const remove = () => (removing ??= runtime.remove(process.containerId));
-  const lifetime = lifetimeSignal(lifetimeMs, lifetimeReason(container));
-  return {
-    process,
-    expired: lifetime.signal,
-    end: () => void remove().catch(() => {}),
-    async release() {
-      lifetime.cancel();
-      await process.close({ containerGoing: true });
-      await remove();
-      log.info("container.remove");
-    },
-  };
 }
