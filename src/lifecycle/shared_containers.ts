@@ -1,5 +1,5 @@
 import type { ContainerConfig } from "../config/types.ts";
-import { CapsuleError, describeError } from "../errors/mod.ts";
+import { CapsuleError, type CapsuleErrorCode, describeError } from "../errors/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { ContainerRuntime, RunningProcess } from "../runtime/mod.ts";
 import type { PlacedProcess, Placement, SessionContext } from "../session/mod.ts";
@@ -8,7 +8,7 @@ import { afterMs, lifetimeReason, lifetimeSignal } from "./_lifetime_signal.ts";
 import { clientGone, shuttingDown } from "./_placement_errors.ts";
 
 /** Errors that say the shared container is dead: it is removed, so the next session starts afresh. */
-const DEAD_CONTAINER = new Set(["CONTAINER_GONE", "SHELL_NOT_FOUND"]);
+const DEAD_CONTAINER = new Set<CapsuleErrorCode>(["CONTAINER_GONE", "SHELL_NOT_FOUND"]);
 
 /** Options of {@linkcode SharedContainers}. */
 export interface SharedContainersOptions {
