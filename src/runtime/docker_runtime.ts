@@ -1,7 +1,7 @@
 // @ts-types="@types/dockerode"
 import Docker from "dockerode";
 import type { Duplex } from "node:stream";
-import { CapsuleError } from "../errors/mod.ts";
+import { CapsuleError, shellNotFound } from "../errors/mod.ts";
 import { containerCreateOptions } from "./_container_create_options.ts";
 import { DockerExecProcess, pidFileOf, wrappedCommand } from "./_docker_exec_process.ts";
 import { DockerProcess } from "./_docker_process.ts";
@@ -172,11 +172,7 @@ export class DockerRuntime implements ContainerRuntime {
   async #whyGone(container: Docker.Container, spec: ExecSpec, cause: unknown) {
     const info = await container.inspect().catch(() => undefined);
     if (info?.State?.Running === false && info.State.ExitCode === 127) {
-      return new CapsuleError(
-        "SHELL_NOT_FOUND",
-        `Cannot start session: shell "${spec.shell}" not found in image "${info.Config.Image}"`,
-        { cause, exitCode: 127 },
-      );
+      return shellNotFound(spec.shell, info.Config.Image, { cause });
     }
     return new CapsuleError(
       "CONTAINER_GONE",
