@@ -4,7 +4,6 @@
  * the container's own lock-down, against the real capsule process.
  */
 import assert from "node:assert/strict";
-import { hashPassword } from "../../src/auth/mod.ts";
 import {
   adversarialStep,
   assertNoContainersOf,
@@ -15,7 +14,7 @@ import {
   SourceAddresses,
   type Target,
 } from "../helpers/adversary.ts";
-import { startCapsule } from "../helpers/capsule_process.ts";
+import { DEMO_PASSWORD, startDemoCapsule } from "../helpers/demo_capsule.ts";
 import { inspect, requireEngine } from "../helpers/docker.ts";
 import {
   collect,
@@ -137,18 +136,8 @@ function spawnSsh(args: string[], env?: Record<string, string>) {
 
 Deno.test("adversarial end to end: sessions under attack", async (t) => {
   await requireEngine();
-  const password = "s3cret";
-  const capsule = await startCapsule({
-    config: {
-      server: { penalties: { enabled: false } },
-      users: { demo: { passwordHash: await hashPassword(password) } },
-    },
-  });
-  const target: Target = {
-    capsule,
-    login: { port: capsule.port, user: "demo", password },
-    sources: new SourceAddresses(150, 219),
-  };
+  const { capsule, login } = await startDemoCapsule();
+  const target: Target = { capsule, login, sources: new SourceAddresses(150, 219) };
   const demo = target.login;
   const step = (name: string, fn: () => Promise<void>) =>
     adversarialStep(t, () => target, name, fn);
@@ -313,7 +302,7 @@ Deno.test("adversarial end to end: sessions under attack", async (t) => {
           command: { stdout: string; status: number };
           reopened: { stdout: string; status: number };
           connectionActive: boolean;
-        }>("channel_flood.py", [capsule.port, target.sources.next(), "demo", password, 1000]);
+        }>("channel_flood.py", [capsule.port, target.sources.next(), "demo", DEMO_PASSWORD, 1000]);
         const context = JSON.stringify(report);
         assert.equal(report.opened, 10, context);
         assert.equal(report.refused, 990, context);
@@ -405,7 +394,13 @@ Deno.test("adversarial end to end: sessions under attack", async (t) => {
           directTcpip: string;
           tcpipForward: string;
           afterwards: { stdout: string; status: number };
-        }>("odd_requests.py", [capsule.port, target.sources.next(), "demo", password, trap.port]);
+        }>("odd_requests.py", [
+          capsule.port,
+          target.sources.next(),
+          "demo",
+          DEMO_PASSWORD,
+          trap.port,
+        ]);
         const context = JSON.stringify(odd);
         assert.deepEqual(odd.sameChannel, {
           "x-capsule-bogus@example.com": "refused",
