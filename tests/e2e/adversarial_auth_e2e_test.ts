@@ -5,7 +5,6 @@
 import assert from "node:assert/strict";
 import {
   adversarialStep,
-  assertNoContainersOf,
   connectionIdOf,
   eventually,
   logEvents,
@@ -15,7 +14,7 @@ import {
   type Target,
 } from "../helpers/adversary.ts";
 import { startDemoCapsule } from "../helpers/demo_capsule.ts";
-import { requireEngine } from "../helpers/docker.ts";
+import { assertNoContainersLeft, requireEngine } from "../helpers/docker.ts";
 
 interface Reply {
   reply: string;
@@ -192,6 +191,6 @@ Deno.test("adversarial end to end: authentication", async (t) => {
     const code = await capsule.stop();
     await Deno.remove(keysDir, { recursive: true });
     assert.equal(code, 0, "capsule exits 0 on SIGTERM");
-    await assertNoContainersOf(capsule);
+    await assertNoContainersLeft(15_000, capsule.instance);
   }
 });

@@ -6,8 +6,6 @@
 import assert from "node:assert/strict";
 import {
   adversarialStep,
-  assertNoContainersOf,
-  containersOf,
   eventually,
   logEvents,
   makeKey,
@@ -19,7 +17,7 @@ import {
 } from "../helpers/adversary.ts";
 import type { CapsuleProcess } from "../helpers/capsule_process.ts";
 import { startDemoCapsule, type StartDemoCapsuleOptions } from "../helpers/demo_capsule.ts";
-import { requireEngine } from "../helpers/docker.ts";
+import { assertNoContainersLeft, capsuleContainers, requireEngine } from "../helpers/docker.ts";
 import { collect, connectSsh2, openChannel, sshArgs } from "../helpers/ssh_client.ts";
 
 const KEX = [
@@ -65,7 +63,7 @@ async function target(
 async function stop(server: CapsuleProcess | undefined): Promise<void> {
   if (!server) return;
   assert.equal(await server.stop(), 0, "capsule exits 0 on SIGTERM");
-  await assertNoContainersOf(server);
+  await assertNoContainersLeft(15_000, server.instance);
 }
 
 Deno.test("adversarial end to end: handshake, floods and guessing", async (t) => {
@@ -295,11 +293,15 @@ Deno.test("adversarial end to end: handshake, floods and guessing", async (t) =>
       ]);
       try {
         assert.deepEqual(await client.next(), { ready: "running\n" });
-        assert.equal((await containersOf(f.capsule)).length, 1, "the session container runs");
+        assert.equal(
+          (await capsuleContainers(f.capsule.instance)).length,
+          1,
+          "the session container runs",
+        );
         // Frozen: the TCP connection stays up, but no keepalive is ever answered.
         client.signal("SIGSTOP");
         await eventually(
-          async () => (await containersOf(f.capsule)).length === 0,
+          async () => (await capsuleContainers(f.capsule.instance)).length === 0,
           () => "the frozen client's session container is still there",
           20_000,
         );

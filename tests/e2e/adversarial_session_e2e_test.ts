@@ -6,16 +6,19 @@
 import assert from "node:assert/strict";
 import {
   adversarialStep,
-  assertNoContainersOf,
-  containerEvents,
-  containersOf,
   eventually,
   runAttack,
   SourceAddresses,
   type Target,
 } from "../helpers/adversary.ts";
 import { DEMO_PASSWORD, startDemoCapsule } from "../helpers/demo_capsule.ts";
-import { inspect, requireEngine } from "../helpers/docker.ts";
+import {
+  assertNoContainersLeft,
+  capsuleContainers,
+  containerEvents,
+  inspect,
+  requireEngine,
+} from "../helpers/docker.ts";
 import {
   collect,
   connectSsh2,
@@ -237,7 +240,7 @@ Deno.test("adversarial end to end: sessions under attack", async (t) => {
         });
         const done = collect(channel);
         await waitForOutput(channel, isPrompt);
-        const ids = await containersOf(capsule);
+        const ids = await capsuleContainers(capsule.instance);
         assert.equal(ids.length, 1, `one session container: ${ids}`);
         const since = Date.now() / 1000;
         for (let batch = 0; batch < 10; batch++) {
@@ -437,7 +440,7 @@ Deno.test("adversarial end to end: sessions under attack", async (t) => {
           `ls /; id; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; ${END}`,
           ended,
         );
-        const ids = await containersOf(capsule);
+        const ids = await capsuleContainers(capsule.instance);
         assert.equal(ids.length, 1, `one session container: ${ids}`);
         const host = (await inspect(ids[0]!)).HostConfig as Record<string, unknown>;
         assert.deepEqual(host.CapDrop, ["ALL"]);
@@ -476,6 +479,6 @@ Deno.test("adversarial end to end: sessions under attack", async (t) => {
   } finally {
     const code = await capsule.stop();
     assert.equal(code, 0, "capsule exits 0 on SIGTERM");
-    await assertNoContainersOf(capsule);
+    await assertNoContainersLeft(15_000, capsule.instance);
   }
 });
