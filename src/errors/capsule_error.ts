@@ -1,11 +1,52 @@
 /**
+ * The stable codes of a {@linkcode CapsuleError}: what the operator's log
+ * records, and what code that reacts to one error compares.
+ */
+export type CapsuleErrorCode =
+  // Start-up
+  /** A host key file is not a usable private key. */
+  | "HOST_KEY_INVALID"
+  /** A host key file cannot be read. */
+  | "HOST_KEY_UNREADABLE"
+  /** A host key of a type Deno cannot sign with (ECDSA). */
+  | "HOST_KEY_UNSUPPORTED"
+  /** No host key can be generated in `server.stateDir`. */
+  | "STATE_DIR_UNWRITABLE"
+  /** A well-known password on an address other than loopback. */
+  | "WEAK_PASSWORD_ON_PUBLIC_ADDRESS"
+  // Sessions
+  /** The client left before its session started. */
+  | "CLIENT_GONE"
+  /** The server is shutting down and starts no session. */
+  | "SHUTTING_DOWN"
+  /** The configured shell is not in the image. */
+  | "SHELL_NOT_FOUND"
+  /** The session's container was killed for memory. */
+  | "OUT_OF_MEMORY"
+  // The engine
+  /** The engine does not answer. */
+  | "ENGINE_UNREACHABLE"
+  /** The engine stopped answering while a session ran. */
+  | "ENGINE_LOST"
+  /** The image is missing and could not be pulled. */
+  | "IMAGE_NOT_FOUND"
+  /** A container of the same name exists. */
+  | "NAME_IN_USE"
+  | "CONTAINER_CREATE_FAILED"
+  | "CONTAINER_START_FAILED"
+  /** A shared or pooled container is no longer running. */
+  | "CONTAINER_GONE"
+  /** A session could not be exec'd into its container. */
+  | "EXEC_FAILED";
+
+/**
  * A domain error with two audiences: a stable `code` and a `userMessage` that
  * is safe to show to the SSH user, and a `cause` that only the operator's log
  * sees.
  */
 export class CapsuleError extends Error {
   /** Stable machine-readable code, e.g. `CONTAINER_CREATE_FAILED`. */
-  readonly code: string;
+  readonly code: CapsuleErrorCode;
   /** One line, safe to send to the SSH client. */
   readonly userMessage: string;
   /** Exit status the SSH client gets when this error ends a session. */
@@ -19,7 +60,7 @@ export class CapsuleError extends Error {
    *   for errors of the engine)
    */
   constructor(
-    code: string,
+    code: CapsuleErrorCode,
     userMessage: string,
     options: { cause?: unknown; exitCode?: number } = {},
   ) {

@@ -1,2 +1,3 @@
 /** Domain errors shared by every layer. */
 export * from "./capsule_error.ts";
+export * from "./shell_not_found.ts";

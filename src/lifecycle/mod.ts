@@ -2,7 +2,7 @@
  * Container lifecycle beyond one session: where sessions run (fresh, shared
  * or warm containers) and the orphan sweep.
  */
-export * from "./fresh_container.ts";
+export * from "./fresh_containers.ts";
 export * from "./shared_containers.ts";
 export * from "./warm_pool.ts";
 export * from "./placement_by_mode.ts";

@@ -1,22 +1,14 @@
 import type { ContainerConfig } from "../config/types.ts";
-import { CapsuleError, describeError } from "../errors/mod.ts";
+import { CapsuleError, type CapsuleErrorCode, describeError } from "../errors/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { ContainerRuntime, RunningProcess } from "../runtime/mod.ts";
-import {
-  afterMs,
-  containerLabels,
-  hostContainerSpec,
-  lifetimeReason,
-  lifetimeSignal,
-  type PlacedProcess,
-  type Placement,
-  type SessionContext,
-  sessionExecSpec,
-} from "../session/mod.ts";
-import { clientGone, shuttingDown } from "./fresh_container.ts";
+import type { PlacedProcess, Placement, SessionContext } from "../session/mod.ts";
+import { containerLabels, hostContainerSpec, sessionExecSpec } from "./_container_spec.ts";
+import { afterMs, lifetimeReason, lifetimeSignal } from "./_lifetime_signal.ts";
+import { clientGone, shuttingDown } from "./_placement_errors.ts";
 
 /** Errors that say the shared container is dead: it is removed, so the next session starts afresh. */
-const DEAD_CONTAINER = new Set(["CONTAINER_GONE", "SHELL_NOT_FOUND"]);
+const DEAD_CONTAINER = new Set<CapsuleErrorCode>(["CONTAINER_GONE", "SHELL_NOT_FOUND"]);
 
 /** Options of {@linkcode SharedContainers}. */
 export interface SharedContainersOptions {

@@ -2,16 +2,10 @@ import type { ContainerConfig } from "../config/types.ts";
 import { describeError } from "../errors/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { ContainerRuntime, RunningProcess } from "../runtime/mod.ts";
-import {
-  afterMs,
-  containerLabels,
-  hostContainerSpec,
-  type PlacedProcess,
-  type Placement,
-  type SessionContext,
-  sessionExecSpec,
-} from "../session/mod.ts";
-import { ownerLiveUntilReleased, removedAfter } from "./fresh_container.ts";
+import type { PlacedProcess, Placement, SessionContext } from "../session/mod.ts";
+import { containerLabels, hostContainerSpec, sessionExecSpec } from "./_container_spec.ts";
+import { afterMs } from "./_lifetime_signal.ts";
+import { ownerLiveUntilReleased, removedAfter } from "./_removed_after.ts";
 
 /** Options of {@linkcode WarmPool}. */
 export interface WarmPoolOptions {

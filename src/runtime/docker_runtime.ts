@@ -1,11 +1,12 @@
 // @ts-types="@types/dockerode"
 import Docker from "dockerode";
 import type { Duplex } from "node:stream";
-import { CapsuleError } from "../errors/mod.ts";
+import { CapsuleError, shellNotFound } from "../errors/mod.ts";
+import { containerCreateOptions } from "./_container_create_options.ts";
 import { DockerExecProcess, pidFileOf, wrappedCommand } from "./_docker_exec_process.ts";
 import { DockerProcess } from "./_docker_process.ts";
 import { engineErrorOf, isUnreachable, unreachable } from "./_engine_errors.ts";
-import { onceSized } from "./_tty_size.ts";
+import { ensureImage } from "./_ensure_image.ts";
 import type {
   ContainerRuntime,
   ContainerSpec,
@@ -51,92 +52,14 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  async ensureImage(image: string, options: EnsureImageOptions): Promise<void> {
-    if (options.policy !== "always" && await this.#hasImage(image)) return;
-    if (options.policy === "never") {
-      throw new CapsuleError(
-        "IMAGE_NOT_FOUND",
-        `Cannot start a container: image "${image}" is not present and pulling is disabled`,
-      );
-    }
-    try {
-      await this.#pull(image);
-    } catch (error) {
-      if (isUnreachable(error)) throw unreachable(error);
-      // With "always", a failed pull of an image that is present is not fatal.
-      if (options.policy === "always" && await this.#hasImage(image)) return;
-      throw new CapsuleError(
-        "IMAGE_NOT_FOUND",
-        `Cannot start a container: image "${image}" not found and could not be pulled`,
-        { cause: error },
-      );
-    }
-  }
-
-  async #hasImage(image: string): Promise<boolean> {
-    try {
-      await this.#docker.getImage(image).inspect();
-      return true;
-    } catch (error) {
-      if (engineErrorOf(error).statusCode === 404) return false;
-      if (isUnreachable(error)) throw unreachable(error);
-      throw error;
-    }
-  }
-
-  async #pull(image: string): Promise<void> {
-    const stream = await this.#docker.pull(image);
-    await new Promise<void>((resolve, reject) => {
-      this.#docker.modem.followProgress(stream, (error: Error | null, events: unknown[]) => {
-        const failed = events?.find((e) => typeof e === "object" && e !== null && "error" in e) as {
-          error?: string;
-        } | undefined;
-        if (error) reject(error);
-        else if (failed?.error) reject(new Error(failed.error));
-        else resolve();
-      });
-    });
+  ensureImage(image: string, options: EnsureImageOptions): Promise<void> {
+    return ensureImage(this.#docker, image, options);
   }
 
   /** Creates a container from `spec`; `attached` keeps stdin open for one attach only. */
   async #create(spec: ContainerSpec, attached: boolean): Promise<Docker.Container> {
     try {
-      return await this.#docker.createContainer({
-        name: spec.name,
-        Image: spec.image,
-        Cmd: attached && spec.tty ? onceSized(spec.shell, spec.cmd) : spec.cmd,
-        Env: spec.env,
-        Tty: spec.tty,
-        OpenStdin: true,
-        // A detached container keeps its stdin open with nobody attached.
-        StdinOnce: attached,
-        AttachStdin: attached,
-        AttachStdout: attached,
-        AttachStderr: attached,
-        Labels: spec.labels,
-        WorkingDir: spec.workdir,
-        User: spec.user,
-        Hostname: spec.hostname,
-        HostConfig: {
-          // docker-init as PID 1 forwards signals and reaps zombies.
-          Init: true,
-          AutoRemove: false,
-          NetworkMode: spec.network,
-          Memory: spec.memory,
-          // Equal to Memory: no swap on top of the memory limit.
-          MemorySwap: spec.memory,
-          NanoCpus: Math.round(spec.cpus * 1e9),
-          PidsLimit: spec.pids > 0 ? spec.pids : null,
-          Binds: spec.mounts.map((m) => `${m.source}:${m.target}${m.readOnly ? ":ro" : ""}`),
-          // Locked down by default: no capabilities, no privilege gain, the
-          // engine's default seccomp profile, and no engine log of the session.
-          CapDrop: ["ALL"],
-          CapAdd: spec.capAdd,
-          SecurityOpt: spec.noNewPrivileges ? ["no-new-privileges"] : [],
-          Privileged: spec.privileged,
-          LogConfig: { Type: "none", Config: {} },
-        } as Docker.HostConfig,
-      });
+      return await this.#docker.createContainer(containerCreateOptions(spec, attached));
     } catch (error) {
       if (isUnreachable(error)) throw unreachable(error);
       if (engineErrorOf(error).statusCode === 409) {
@@ -249,11 +172,7 @@ export class DockerRuntime implements ContainerRuntime {
   async #whyGone(container: Docker.Container, spec: ExecSpec, cause: unknown) {
     const info = await container.inspect().catch(() => undefined);
     if (info?.State?.Running === false && info.State.ExitCode === 127) {
-      return new CapsuleError(
-        "SHELL_NOT_FOUND",
-        `Cannot start session: shell "${spec.shell}" not found in image "${info.Config.Image}"`,
-        { cause, exitCode: 127 },
-      );
+      return shellNotFound(spec.shell, info.Config.Image, { cause });
     }
     return new CapsuleError(
       "CONTAINER_GONE",

@@ -1,3 +1,4 @@
 /** Wiring of the layers into a running server. */
 export * from "./start_server.ts";
 export * from "./serve.ts";
+export * from "./session_chain.ts";

@@ -2,7 +2,7 @@ import type { ServeOptions } from "../cli/mod.ts";
 import type { Config } from "../config/types.ts";
 import { CapsuleError, describeError } from "../errors/mod.ts";
 import { createLogger } from "../log/mod.ts";
-import { DockerRuntime } from "../runtime/mod.ts";
+import { DockerRuntime } from "../runtime/docker_runtime.ts";
 import { startServer } from "./start_server.ts";
 
 const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;

@@ -11,16 +11,10 @@ import {
 } from "../lifecycle/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { ContainerRuntime } from "../runtime/mod.ts";
-import {
-  composeSession,
-  containerHandler,
-  EnvAllowList,
-  logSession,
-  recoverErrors,
-  Session,
-} from "../session/mod.ts";
+import { EnvAllowList, Session } from "../session/mod.ts";
 import { type ConnectionLimits, loadHostKeys, randomId, SshServer } from "../ssh/mod.ts";
 import { reportReload } from "./report_reload.ts";
+import { sessionChain } from "./session_chain.ts";
 
 /** A started capsule server. */
 export interface RunningServer {
@@ -95,16 +89,13 @@ export async function startServer(
   const shared = new SharedContainers(runtime, { instance, live, logger });
   // Containers still being given back after their session reported its exit status.
   const releases = new Set<Promise<void>>();
-  const handler = composeSession(
-    [logSession(), recoverErrors()],
-    containerHandler(placementByMode(pool, shared), {
-      containerFor: (user) => resolveContainer(current, user),
-      track: (release) => {
-        releases.add(release);
-        void release.finally(() => releases.delete(release));
-      },
-    }),
-  );
+  const handler = sessionChain(placementByMode(pool, shared), {
+    containerFor: (user) => resolveContainer(current, user),
+    track: (release) => {
+      releases.add(release);
+      void release.finally(() => releases.delete(release));
+    },
+  });
   const server = new SshServer({
     hostKeys,
     authenticator,

@@ -1,5 +1,5 @@
 import type { ContainerConfig } from "../config/types.ts";
-import { CapsuleError, describeError } from "../errors/mod.ts";
+import { CapsuleError, describeError, shellNotFound } from "../errors/mod.ts";
 import type { RunningProcess } from "../runtime/mod.ts";
 import { pacedForwarder } from "./paced_forwarder.ts";
 import { InitFailureProbe } from "./_init_failure.ts";
@@ -164,11 +164,7 @@ async function pumpStreams(
   if (after) return after;
   if (result instanceof Error) throw result;
   if (probe.failure !== undefined && result.code === 127) {
-    throw new CapsuleError(
-      "SHELL_NOT_FOUND",
-      `Cannot start session: shell "${container.shell}" not found in image "${container.image}"`,
-      { cause: new Error(probe.failure), exitCode: 127 },
-    );
+    throw shellNotFound(container.shell, container.image, { cause: new Error(probe.failure) });
   }
   if (lastSignal !== undefined && result.code === 128 + (SIGNAL_NUMBERS[lastSignal] ?? -999)) {
     return { signal: lastSignal };

@@ -4,7 +4,6 @@ export * from "./session.ts";
 export * from "./env_allow_list.ts";
 export * from "./paced_forwarder.ts";
 export * from "./container_handler.ts";
-export * from "./container_spec.ts";
 export * from "./placement.ts";
 export * from "./middleware/recover_errors.ts";
 export * from "./middleware/log_session.ts";

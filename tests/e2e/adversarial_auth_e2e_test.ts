@@ -3,10 +3,8 @@
  * (paramiko under /usr/bin/python3) against the real capsule process.
  */
 import assert from "node:assert/strict";
-import { hashPassword } from "../../src/auth/mod.ts";
 import {
   adversarialStep,
-  assertNoContainersOf,
   connectionIdOf,
   eventually,
   logEvents,
@@ -15,8 +13,8 @@ import {
   SourceAddresses,
   type Target,
 } from "../helpers/adversary.ts";
-import { startCapsule } from "../helpers/capsule_process.ts";
-import { requireEngine } from "../helpers/docker.ts";
+import { startDemoCapsule } from "../helpers/demo_capsule.ts";
+import { assertNoContainersLeft, requireEngine } from "../helpers/docker.ts";
 
 interface Reply {
   reply: string;
@@ -44,24 +42,17 @@ Deno.test("adversarial end to end: authentication", async (t) => {
   const r = await makeKey(keysDir, "key_r", "rsa");
   const d = await makeKey(keysDir, "key_d");
   await Deno.writeTextFile(`${keysDir}/any_user_keys`, `${d.pub}\n`);
-  const password = "s3cret";
-  const capsule = await startCapsule({
+  const { capsule, login } = await startDemoCapsule({
     config: {
-      server: { penalties: { enabled: false } },
       auth: { anyUserKeysFiles: [`${keysDir}/any_user_keys`] },
       users: {
-        demo: { passwordHash: await hashPassword(password) },
         alice: { authorizedKeys: [a.pub] },
         bob: { authorizedKeys: [b.pub] },
         carol: { authorizedKeys: [r.pub] },
       },
     },
   });
-  const target: Target = {
-    capsule,
-    login: { port: capsule.port, user: "demo", password },
-    sources: new SourceAddresses(100, 199),
-  };
+  const target: Target = { capsule, login, sources: new SourceAddresses(100, 199) };
   const step = (name: string, fn: () => Promise<void>) =>
     adversarialStep(t, () => target, name, fn);
 
@@ -200,6 +191,6 @@ Deno.test("adversarial end to end: authentication", async (t) => {
     const code = await capsule.stop();
     await Deno.remove(keysDir, { recursive: true });
     assert.equal(code, 0, "capsule exits 0 on SIGTERM");
-    await assertNoContainersOf(capsule);
+    await assertNoContainersLeft(15_000, capsule.instance);
   }
 });

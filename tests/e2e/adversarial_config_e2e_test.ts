@@ -6,9 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { stringify } from "yaml";
-import { assertNoContainersOf } from "../helpers/adversary.ts";
 import { deepMerge, startCapsule } from "../helpers/capsule_process.ts";
-import { requireEngine } from "../helpers/docker.ts";
+import { assertNoContainersLeft, requireEngine } from "../helpers/docker.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const SOCKET = "/var/run/docker.sock";
@@ -137,7 +136,7 @@ Deno.test("adversarial end to end: unsafe container settings", async (t) => {
       } finally {
         assert.equal(await capsule.stop(), 0, "capsule exits 0 on SIGTERM");
       }
-      await assertNoContainersOf(capsule);
+      await assertNoContainersLeft(15_000, capsule.instance);
     });
   }
 });

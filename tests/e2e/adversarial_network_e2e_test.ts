@@ -4,11 +4,8 @@
  * packets and password guessing get from the real capsule process.
  */
 import assert from "node:assert/strict";
-import { hashPassword } from "../../src/auth/mod.ts";
 import {
   adversarialStep,
-  assertNoContainersOf,
-  containersOf,
   eventually,
   logEvents,
   makeKey,
@@ -18,8 +15,9 @@ import {
   sshFrom,
   type Target,
 } from "../helpers/adversary.ts";
-import { type CapsuleProcess, startCapsule } from "../helpers/capsule_process.ts";
-import { requireEngine } from "../helpers/docker.ts";
+import type { CapsuleProcess } from "../helpers/capsule_process.ts";
+import { startDemoCapsule, type StartDemoCapsuleOptions } from "../helpers/demo_capsule.ts";
+import { assertNoContainersLeft, capsuleContainers, requireEngine } from "../helpers/docker.ts";
 import { collect, connectSsh2, openChannel, sshArgs } from "../helpers/ssh_client.ts";
 
 const KEX = [
@@ -52,20 +50,20 @@ function auditedNames(report: string, kind: string): string[] {
   return [...report.matchAll(new RegExp(`^\\(${kind}\\) (\\S+)`, "gm"))].map((m) => m[1]!);
 }
 
-/** A server with `config`, a `demo` password user, and its own range of source addresses. */
-async function target(config: Record<string, unknown>, sources: SourceAddresses): Promise<Target> {
-  const password = "s3cret";
-  const capsule = await startCapsule({
-    config: { ...config, users: { demo: { passwordHash: await hashPassword(password) } } },
-  });
-  return { capsule, login: { port: capsule.port, user: "demo", password }, sources };
+/** A demo server (see {@linkcode startDemoCapsule}) with its own range of source addresses. */
+async function target(
+  sources: SourceAddresses,
+  options: StartDemoCapsuleOptions = {},
+): Promise<Target> {
+  const { capsule, login } = await startDemoCapsule(options);
+  return { capsule, login, sources };
 }
 
 /** Stops a server (if it started) and checks that it left no container. */
 async function stop(server: CapsuleProcess | undefined): Promise<void> {
   if (!server) return;
   assert.equal(await server.stop(), 0, "capsule exits 0 on SIGTERM");
-  await assertNoContainersOf(server);
+  await assertNoContainersLeft(15_000, server.instance);
 }
 
 Deno.test("adversarial end to end: handshake, floods and guessing", async (t) => {
@@ -77,7 +75,7 @@ Deno.test("adversarial end to end: handshake, floods and guessing", async (t) =>
     adversarialStep(t, () => current, name, fn);
 
   // First server: the default config (and one user).
-  const defaults = await target({}, new SourceAddresses(10, 49));
+  const defaults = await target(new SourceAddresses(10, 49), { penalties: true });
   current = defaults;
   let fast: Target | undefined;
   let open: Target | undefined;
@@ -234,18 +232,11 @@ Deno.test("adversarial end to end: handshake, floods and guessing", async (t) =>
 
   try {
     // Second server: short login deadline, idle timeout and keepalives; no penalties.
-    fast = await target(
-      {
-        server: {
-          loginTimeout: 3,
-          idleTimeout: 2,
-          keepaliveInterval: 1,
-          keepaliveCountMax: 2,
-          penalties: { enabled: false },
-        },
+    fast = await target(new SourceAddresses(50, 99), {
+      config: {
+        server: { loginTimeout: 3, idleTimeout: 2, keepaliveInterval: 1, keepaliveCountMax: 2 },
       },
-      new SourceAddresses(50, 99),
-    );
+    });
     current = fast;
     const f = fast;
     await step("a slow or stalled handshake is cut at the login deadline", async () => {
@@ -302,11 +293,15 @@ Deno.test("adversarial end to end: handshake, floods and guessing", async (t) =>
       ]);
       try {
         assert.deepEqual(await client.next(), { ready: "running\n" });
-        assert.equal((await containersOf(f.capsule)).length, 1, "the session container runs");
+        assert.equal(
+          (await capsuleContainers(f.capsule.instance)).length,
+          1,
+          "the session container runs",
+        );
         // Frozen: the TCP connection stays up, but no keepalive is ever answered.
         client.signal("SIGSTOP");
         await eventually(
-          async () => (await containersOf(f.capsule)).length === 0,
+          async () => (await capsuleContainers(f.capsule.instance)).length === 0,
           () => "the frozen client's session container is still there",
           20_000,
         );
@@ -321,10 +316,7 @@ Deno.test("adversarial end to end: handshake, floods and guessing", async (t) =>
 
   try {
     // Third server: default limits, no penalties: the caps alone.
-    open = await target(
-      { server: { penalties: { enabled: false } } },
-      new SourceAddresses(100, 149),
-    );
+    open = await target(new SourceAddresses(100, 149));
     current = open;
     const o = open;
     await step("500 idle sockets from one source: at most 8 held, the rest refused", async () => {

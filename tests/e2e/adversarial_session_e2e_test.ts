@@ -4,19 +4,21 @@
  * the container's own lock-down, against the real capsule process.
  */
 import assert from "node:assert/strict";
-import { hashPassword } from "../../src/auth/mod.ts";
 import {
   adversarialStep,
-  assertNoContainersOf,
-  containerEvents,
-  containersOf,
   eventually,
   runAttack,
   SourceAddresses,
   type Target,
 } from "../helpers/adversary.ts";
-import { startCapsule } from "../helpers/capsule_process.ts";
-import { inspect, requireEngine } from "../helpers/docker.ts";
+import { DEMO_PASSWORD, startDemoCapsule } from "../helpers/demo_capsule.ts";
+import {
+  assertNoContainersLeft,
+  capsuleContainers,
+  containerEvents,
+  inspect,
+  requireEngine,
+} from "../helpers/docker.ts";
 import {
   collect,
   connectSsh2,
@@ -137,18 +139,8 @@ function spawnSsh(args: string[], env?: Record<string, string>) {
 
 Deno.test("adversarial end to end: sessions under attack", async (t) => {
   await requireEngine();
-  const password = "s3cret";
-  const capsule = await startCapsule({
-    config: {
-      server: { penalties: { enabled: false } },
-      users: { demo: { passwordHash: await hashPassword(password) } },
-    },
-  });
-  const target: Target = {
-    capsule,
-    login: { port: capsule.port, user: "demo", password },
-    sources: new SourceAddresses(150, 219),
-  };
+  const { capsule, login } = await startDemoCapsule();
+  const target: Target = { capsule, login, sources: new SourceAddresses(150, 219) };
   const demo = target.login;
   const step = (name: string, fn: () => Promise<void>) =>
     adversarialStep(t, () => target, name, fn);
@@ -248,7 +240,7 @@ Deno.test("adversarial end to end: sessions under attack", async (t) => {
         });
         const done = collect(channel);
         await waitForOutput(channel, isPrompt);
-        const ids = await containersOf(capsule);
+        const ids = await capsuleContainers(capsule.instance);
         assert.equal(ids.length, 1, `one session container: ${ids}`);
         const since = Date.now() / 1000;
         for (let batch = 0; batch < 10; batch++) {
@@ -313,7 +305,7 @@ Deno.test("adversarial end to end: sessions under attack", async (t) => {
           command: { stdout: string; status: number };
           reopened: { stdout: string; status: number };
           connectionActive: boolean;
-        }>("channel_flood.py", [capsule.port, target.sources.next(), "demo", password, 1000]);
+        }>("channel_flood.py", [capsule.port, target.sources.next(), "demo", DEMO_PASSWORD, 1000]);
         const context = JSON.stringify(report);
         assert.equal(report.opened, 10, context);
         assert.equal(report.refused, 990, context);
@@ -405,7 +397,13 @@ Deno.test("adversarial end to end: sessions under attack", async (t) => {
           directTcpip: string;
           tcpipForward: string;
           afterwards: { stdout: string; status: number };
-        }>("odd_requests.py", [capsule.port, target.sources.next(), "demo", password, trap.port]);
+        }>("odd_requests.py", [
+          capsule.port,
+          target.sources.next(),
+          "demo",
+          DEMO_PASSWORD,
+          trap.port,
+        ]);
         const context = JSON.stringify(odd);
         assert.deepEqual(odd.sameChannel, {
           "x-capsule-bogus@example.com": "refused",
@@ -442,7 +440,7 @@ Deno.test("adversarial end to end: sessions under attack", async (t) => {
           `ls /; id; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; ${END}`,
           ended,
         );
-        const ids = await containersOf(capsule);
+        const ids = await capsuleContainers(capsule.instance);
         assert.equal(ids.length, 1, `one session container: ${ids}`);
         const host = (await inspect(ids[0]!)).HostConfig as Record<string, unknown>;
         assert.deepEqual(host.CapDrop, ["ALL"]);
@@ -481,6 +479,6 @@ Deno.test("adversarial end to end: sessions under attack", async (t) => {
   } finally {
     const code = await capsule.stop();
     assert.equal(code, 0, "capsule exits 0 on SIGTERM");
-    await assertNoContainersOf(capsule);
+    await assertNoContainersLeft(15_000, capsule.instance);
   }
 });

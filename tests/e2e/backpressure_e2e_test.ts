@@ -7,8 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { hashPassword } from "../../src/auth/mod.ts";
-import { startCapsule } from "../helpers/capsule_process.ts";
+import { startDemoCapsule } from "../helpers/demo_capsule.ts";
 import { assertNoContainersLeft, requireEngine } from "../helpers/docker.ts";
 import { connectSsh2, openChannel } from "../helpers/ssh_client.ts";
 
@@ -64,14 +63,7 @@ function pattern(
 
 Deno.test("end to end: memory stays bounded under backpressure", async (t) => {
   await requireEngine();
-  const password = "s3cret";
-  const capsule = await startCapsule({
-    config: {
-      server: { penalties: { enabled: false } },
-      users: { demo: { passwordHash: await hashPassword(password) } },
-    },
-  });
-  const login = { port: capsule.port, user: "demo", password };
+  const { capsule, login } = await startDemoCapsule();
   const expected = pattern(TOTAL);
   const text = LINE.trimEnd();
 

@@ -5,12 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { stringify } from "yaml";
-import { hashPassword } from "../../src/auth/mod.ts";
-import { type CapsuleProcess, deepMerge, startCapsule } from "../helpers/capsule_process.ts";
+import { type CapsuleProcess, deepMerge } from "../helpers/capsule_process.ts";
+import { DEMO_PASSWORD, demoPasswordHash, startDemoCapsule } from "../helpers/demo_capsule.ts";
 import { assertNoContainersLeft, capsuleContainers, requireEngine } from "../helpers/docker.ts";
 import { type Login, ssh, sshCommand } from "../helpers/ssh_client.ts";
-
-const PASSWORD = "s3cret";
 
 /** Starts `ssh` in the background and returns its eventual result. */
 function background(login: Login, command: string) {
@@ -78,19 +76,16 @@ async function engineProxy(path: string) {
 
 Deno.test("end to end: container lifecycle", async (t) => {
   await requireEngine();
-  const passwordHash = await hashPassword(PASSWORD);
-  const users = { demo: { passwordHash } };
-  const base = { server: { penalties: { enabled: false } }, users };
   const servers: CapsuleProcess[] = [];
   const start = async (config: Record<string, unknown> = {}) => {
-    const capsule = await startCapsule({ config: deepMerge(base, config) });
+    const { capsule } = await startDemoCapsule({ config });
     servers.push(capsule);
     return capsule;
   };
   const login = (capsule: CapsuleProcess, user = "demo"): Login => ({
     port: capsule.port,
     user,
-    password: PASSWORD,
+    password: DEMO_PASSWORD,
   });
 
   try {
@@ -163,6 +158,7 @@ Deno.test("end to end: container lifecycle", async (t) => {
 
     await t.step("SIGHUP reloads users without dropping a live session", async () => {
       const capsule = await start();
+      const passwordHash = await demoPasswordHash();
       const session = background(login(capsule), "sleep 3; echo still-here");
       await waitForContainers(capsule, 1);
       const config = deepMerge(
@@ -174,7 +170,7 @@ Deno.test("end to end: container lifecycle", async (t) => {
           },
           log: { level: "debug", format: "json" },
         },
-        { users: { ...users, carol: { passwordHash } } },
+        { users: { demo: { passwordHash }, carol: { passwordHash } } },
       );
       const before = await ssh(login(capsule, "carol"), "true");
       assert.equal(before.code, 255, "carol is not a user yet");

@@ -5,8 +5,7 @@
  * Ctrl-C, signals), plus what the mode itself promises.
  */
 import assert from "node:assert/strict";
-import { hashPassword } from "../../src/auth/mod.ts";
-import { type CapsuleProcess, startCapsule } from "../helpers/capsule_process.ts";
+import { demoPasswordHash, startDemoCapsule } from "../helpers/demo_capsule.ts";
 import { assertNoContainersLeft, capsuleContainers, requireEngine } from "../helpers/docker.ts";
 import { checkSessionBehaviour } from "../helpers/session_checks.ts";
 import {
@@ -18,7 +17,6 @@ import {
   waitForOutput,
 } from "../helpers/ssh_client.ts";
 
-const PASSWORD = "s3cret";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `read` until `done` holds for its value (20 s at most) and returns the value. */
@@ -35,10 +33,10 @@ async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean
 
 Deno.test("end to end: container modes", async (t) => {
   await requireEngine();
-  const passwordHash = await hashPassword(PASSWORD);
-  const capsule: CapsuleProcess = await startCapsule({
+  const passwordHash = await demoPasswordHash();
+  const { capsule, login: demo } = await startDemoCapsule({
     config: {
-      server: { penalties: { enabled: false }, maxStartupsPerSource: 20 },
+      server: { maxStartupsPerSource: 20 },
       users: {
         conn: { passwordHash, container: { mode: "connection" } },
         pers: { passwordHash, container: { mode: "persistent", gracePeriod: 4 } },
@@ -49,7 +47,7 @@ Deno.test("end to end: container modes", async (t) => {
       },
     },
   });
-  const login = (user: string): Login => ({ port: capsule.port, user, password: PASSWORD });
+  const login = (user: string): Login => ({ ...demo, user });
   const containersOf = (labels: Record<string, string>) =>
     capsuleContainers(capsule.instance, labels);
 

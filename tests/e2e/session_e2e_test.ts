@@ -4,12 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { hashPassword } from "../../src/auth/mod.ts";
 import { logTail } from "../helpers/adversary.ts";
-import { startCapsule } from "../helpers/capsule_process.ts";
+import { demoPasswordHash, startDemoCapsule } from "../helpers/demo_capsule.ts";
 import { checkSessionBehaviour } from "../helpers/session_checks.ts";
 import { assertNoContainersLeft, capsuleContainers, requireEngine } from "../helpers/docker.ts";
-import { type Login, ssh, sshCommand } from "../helpers/ssh_client.ts";
+import { ssh, sshCommand } from "../helpers/ssh_client.ts";
 
 async function makeKey(dir: string, name: string): Promise<{ file: string; pub: string }> {
   const file = `${dir}/${name}`;
@@ -35,20 +34,17 @@ Deno.test("end to end: sessions in fresh containers", async (t) => {
   const keysDir = await Deno.makeTempDir({ prefix: "capsule-keys-" });
   const alice = await makeKey(keysDir, "alice");
   const mallory = await makeKey(keysDir, "mallory");
-  const passwordHash = await hashPassword("s3cret");
-  const capsule = await startCapsule({
+  const passwordHash = await demoPasswordHash();
+  // The penalties are off: wrong-password cases below must not lock the test's own address out.
+  const { capsule, login: demo } = await startDemoCapsule({
     config: {
-      // Wrong-password cases below must not lock the test's own address out.
-      server: { penalties: { enabled: false } },
       users: {
-        demo: { passwordHash },
         alice: { authorizedKeys: [alice.pub] },
         broken: { passwordHash, container: { shell: "/bin/bash" } },
         ghost: { passwordHash, container: { image: "capsule-test/missing:none", pull: "never" } },
       },
     },
   });
-  const demo: Login = { port: capsule.port, user: "demo", password: "s3cret" };
   // After each step: no container left; on failure, the server's side of the story.
   const afterEach = (check: () => Promise<void>) => async () => {
     try {

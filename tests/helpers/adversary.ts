@@ -1,10 +1,11 @@
 /**
  * Tools for the adversarial end-to-end tests: loopback source addresses,
  * OpenSSH from a chosen source, the Python attack scripts under
- * `tests/e2e/attacks/`, log queries and engine events.
+ * `tests/e2e/attacks/` and log queries. Engine-side checks are in `docker.ts`.
  */
 import assert from "node:assert/strict";
 import type { CapsuleProcess } from "./capsule_process.ts";
+import { assertNoContainersLeft } from "./docker.ts";
 import { type Login, ssh, type SshOptions, type SshResult } from "./ssh_client.ts";
 
 /** Debian's python3, the one that has paramiko (not whatever `python3` is on PATH). */
@@ -194,67 +195,6 @@ export async function makeKey(
   return { file, pub: (await Deno.readTextFile(`${file}.pub`)).trim() };
 }
 
-/** Engine events of one action for one container between two times (Unix seconds). */
-export async function containerEvents(
-  id: string,
-  action: string,
-  since: number,
-  until: number,
-): Promise<Record<string, unknown>[]> {
-  const out = await new Deno.Command("docker", {
-    args: [
-      "events",
-      "--since",
-      since.toFixed(3),
-      "--until",
-      until.toFixed(3),
-      "--filter",
-      `container=${id}`,
-      "--filter",
-      `event=${action}`,
-      "--format",
-      "{{json .}}",
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  assert.equal(out.code, 0, dec.decode(out.stderr));
-  return dec.decode(out.stdout).split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
-}
-
-/**
- * Ids of the containers one capsule process made (running or not), by its
- * `io.capsule.instance` label, so that other capsule servers on the same
- * engine (another test run, say) do not count.
- */
-export async function containersOf(capsule: CapsuleProcess): Promise<string[]> {
-  const instance = logEvents(capsule, "server.listening")[0]?.instance;
-  const filter = typeof instance === "string"
-    ? `label=io.capsule.instance=${instance}`
-    : "label=io.capsule.managed=true";
-  const out = await new Deno.Command("docker", {
-    args: ["ps", "-aq", "--no-trunc", "--filter", filter],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l !== "");
-}
-
-/** Waits until one capsule process has no container left, failing with those that stay. */
-export async function assertNoContainersOf(
-  capsule: CapsuleProcess,
-  timeoutMs = 15_000,
-): Promise<void> {
-  let left: string[] = [];
-  await eventually(
-    async () => (left = await containersOf(capsule)).length === 0,
-    () => `capsule containers left behind: ${left.join(", ")}`,
-    timeoutMs,
-  );
-}
-
 /** A server under attack, with a password user for the "still serves" check. */
 export interface Target {
   capsule: CapsuleProcess;
@@ -279,7 +219,7 @@ export function adversarialStep(
     try {
       await fn();
       await assertStillServes(target());
-      await assertNoContainersOf(capsule);
+      await assertNoContainersLeft(15_000, capsule.instance);
     } catch (error) {
       console.error(`capsule log (last 30 lines):\n${logTail(capsule)}`);
       throw error;

@@ -25,7 +25,7 @@ export async function requireEngine(): Promise<void> {
 }
 
 /**
- * Ids of the containers capsule created (running or not): every one, or only
+ * Full ids of the containers capsule created (running or not): every one, or only
  * one server instance's, and only those with these labels too.
  */
 export async function capsuleContainers(
@@ -37,7 +37,7 @@ export async function capsuleContainers(
   for (const [key, value] of Object.entries(labels)) {
     filters.push("--filter", `label=${key}=${value}`);
   }
-  const result = await docker(["ps", "-aq", ...filters]);
+  const result = await docker(["ps", "-aq", "--no-trunc", ...filters]);
   if (result.code !== 0) throw new Error(`docker ps failed: ${result.stderr}`);
   return result.stdout.split("\n").filter((l) => l !== "");
 }
@@ -66,4 +66,28 @@ export async function inspect(id: string): Promise<Record<string, unknown>> {
   const result = await docker(["inspect", id]);
   if (result.code !== 0) throw new Error(`docker inspect failed: ${result.stderr}`);
   return JSON.parse(result.stdout)[0];
+}
+
+/** Engine events of one action for one container between two times (Unix seconds). */
+export async function containerEvents(
+  id: string,
+  action: string,
+  since: number,
+  until: number,
+): Promise<Record<string, unknown>[]> {
+  const result = await docker([
+    "events",
+    "--since",
+    since.toFixed(3),
+    "--until",
+    until.toFixed(3),
+    "--filter",
+    `container=${id}`,
+    "--filter",
+    `event=${action}`,
+    "--format",
+    "{{json .}}",
+  ]);
+  if (result.code !== 0) throw new Error(`docker events failed: ${result.stderr}`);
+  return result.stdout.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
 }

@@ -1,6 +1,7 @@
-/** A SessionContext for unit tests of placements: no channel behind it. */
+/** A SessionContext for unit tests of placements and handlers: no channel behind it. */
+import type { Logger } from "../../src/log/mod.ts";
 import { silentLogger } from "../../src/log/mod.ts";
-import type { SessionContext } from "../../src/session/mod.ts";
+import type { PtyInfo, SessionContext, SessionIO, SessionRequest } from "../../src/session/mod.ts";
 
 /** Options of {@linkcode fakeSessionContext}. */
 export interface FakeContextOptions {
@@ -8,6 +9,13 @@ export interface FakeContextOptions {
   connectionId?: string;
   user?: string;
   command?: string;
+  /** The request; overrides `command`. */
+  request?: SessionRequest;
+  pty?: PtyInfo;
+  env?: Record<string, string>;
+  logger?: Logger;
+  /** Receives what the session writes to the client; by default it is dropped. */
+  write?: SessionIO["write"];
   signal?: AbortSignal;
 }
 
@@ -17,14 +25,14 @@ export function fakeSessionContext(options: FakeContextOptions = {}): SessionCon
     id: options.id ?? crypto.randomUUID().slice(0, 8),
     connectionId: options.connectionId ?? "c1",
     identity: { username: options.user ?? "alice", method: "password" },
-    request: { kind: "exec", command: options.command ?? "true" },
-    pty: undefined,
-    env: {},
+    request: options.request ?? { kind: "exec", command: options.command ?? "true" },
+    pty: options.pty,
+    env: options.env ?? {},
     io: {
       stdin: (async function* () {})(),
-      write: () => Promise.resolve(),
+      write: options.write ?? (() => Promise.resolve()),
     },
-    logger: silentLogger(),
+    logger: options.logger ?? silentLogger(),
     signal: options.signal ?? new AbortController().signal,
     onResize() {},
     onSignal() {},

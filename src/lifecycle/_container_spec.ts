@@ -1,7 +1,6 @@
 import type { ContainerConfig } from "../config/types.ts";
-import type { ContainerSpec, ExecSpec } from "../runtime/mod.ts";
-import { LABELS } from "../runtime/mod.ts";
-import type { SessionContext } from "./session_context.ts";
+import { type ContainerSpec, type ExecSpec, LABELS } from "../runtime/mod.ts";
+import type { SessionContext } from "../session/mod.ts";
 
 /** Who a container belongs to, as its labels say. */
 export interface ContainerOwner {
