@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure of everything capsule needs to run and be tested on a Debian or
-# Ubuntu machine: Deno 2, a reachable Docker engine, a busybox image, and (with
-# --test) the SSH clients the end-to-end tests drive.
+# Ubuntu machine: Deno 2, a reachable Docker engine, a busybox image, capsule's
+# static tools for the containers (scripts/build-tools.sh), and (with --test)
+# the SSH clients the end-to-end tests drive.
 #
 # Usage: scripts/setup.sh [--test]
 # Idempotent: a second run only checks.
@@ -102,6 +103,20 @@ ensure_busybox() {
   docker image inspect busybox:latest >/dev/null 2>&1 || die "building busybox:latest failed"
 }
 
+# --- capsule's static tools (sftp-server, scp, rsync, socat) -------------------
+# Built once per version of scripts/build-tools.sh and its patches, into
+# ${CAPSULE_TOOLS_CACHE:-/var/cache/capsule/tools}; later runs find them at once.
+tools_dir=""
+ensure_capsule_tools() {
+  local here
+  here=$(dirname "${BASH_SOURCE[0]}")
+  if tools_dir=$(bash "$here/build-tools.sh" --check 2>/dev/null); then
+    return
+  fi
+  say "building capsule's static tools (sftp-server, scp, rsync, socat); the first build takes a minute or two"
+  tools_dir=$(bash "$here/build-tools.sh" | tail -n 1) || die "building capsule's tools failed (see above)"
+}
+
 # --- test tools -----------------------------------------------------------------
 ensure_test_tools() {
   local missing=()
@@ -124,5 +139,6 @@ ensure_test_tools() {
 ensure_deno
 ensure_docker
 ensure_busybox
+ensure_capsule_tools
 [ "$want_test_tools" = 1 ] && ensure_test_tools
-say "ready: $(deno --version | head -n1), Docker $(docker version --format '{{.Server.Version}}'), busybox image present"
+say "ready: $(deno --version | head -n1), Docker $(docker version --format '{{.Server.Version}}'), busybox image present, tools in $tools_dir"
