@@ -14,6 +14,8 @@ export type CapsuleErrorCode =
   | "STATE_DIR_UNWRITABLE"
   /** A well-known password on an address other than loopback. */
   | "WEAK_PASSWORD_ON_PUBLIC_ADDRESS"
+  /** capsule's static tools (sftp-server, scp, rsync, socat) are missing a file. */
+  | "TOOLS_INCOMPLETE"
   // Sessions
   /** The client left before its session started. */
   | "CLIENT_GONE"
