@@ -2,6 +2,7 @@
 export * from "./types.ts";
 export * from "./config_error.ts";
 export * from "./default_config.ts";
+export * from "./config_flags.ts";
 export * from "./load_config.ts";
 export * from "./config_env_names.ts";
 export * from "./resolve_container.ts";
