@@ -9,7 +9,7 @@ import { CONFIG_FILE_ENV } from "./config_env_names.ts";
 import { configSchema } from "./config_schema.ts";
 import { defaultConfig } from "./default_config.ts";
 import { unsafeSettings } from "./unsafe_settings.ts";
-import type { ConfigPath } from "./schema.ts";
+import type { ConfigPath } from "./config_path.ts";
 import type { Config } from "./types.ts";
 
 /** Options of {@linkcode loadConfig}. */
