@@ -11,3 +11,4 @@ export * from "./is_loopback_host.ts";
 export * from "./parse_size.ts";
 export * from "./parse_max_startups.ts";
 export * from "./unsafe_settings.ts";
+export * from "./config_json_schema.ts";
