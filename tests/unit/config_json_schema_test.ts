@@ -19,7 +19,7 @@ Deno.test("config.schema.json is what `capsule config-schema` prints", async () 
   assert.equal(
     committed,
     configJsonSchemaText(),
-    "config.schema.json is stale: run `deno run main.ts config-schema > config.schema.json`",
+    "config.schema.json is stale: run `deno task start config-schema > config.schema.json`",
   );
   let stdout = "";
   const code = await runCli(["config-schema"], {
