@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { LogFormat, LogLevel } from "../log/mod.ts";
 import { ContainerConfig } from "./container_schema.ts";
 import { hostPath } from "./host_path_schema.ts";
+import { LimitsConfig, UserLimitsConfig } from "./limits_schema.ts";
 import { overrides } from "./object_schema.ts";
 import { type ObjectSchema, schemaOf } from "./schema.ts";
 import { ServerConfig } from "./server_schema.ts";
@@ -47,6 +48,11 @@ export const UserConfig = object({
   container: overrides(ContainerConfig)
     .describe("Overrides of the global container settings for this user.")
     .default({}),
+  limits: UserLimitsConfig
+    .describe(
+      "Overrides of `limits.sessionsPerUser` and `limits.connectionsPerUser` for this user.",
+    )
+    .exactOptional(),
 });
 /** A user allowed to log in. */
 export type UserConfig = z.output<typeof UserConfig>;
@@ -89,6 +95,7 @@ export const Config = object({
       .default(""),
   }).describe("The container engine.").prefault({}),
   container: ContainerConfig.describe("Global container settings.").prefault({}),
+  limits: LimitsConfig.describe("Caps on what users hold at once; 0 for no cap.").prefault({}),
   unsafe: UnsafeConfig.describe("Explicit permission for settings that weaken isolation.")
     .prefault({}),
   users: record(UserConfig, {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { MountConfig } from "./mount_schema.ts";
 import { size } from "./size_schema.ts";
+import { UlimitsConfig } from "./ulimits_schema.ts";
 import {
   absolutePath,
   boolean,
@@ -20,6 +21,9 @@ const MAX_POOL = 64;
 
 /** Docker refuses memory limits under 6 MiB. */
 const MIN_MEMORY = 6 * 2 ** 20;
+
+/** An absolute path in the container, without ".." segments. */
+const TMPFS_TARGET = /^(?:\/(?!\.\.(?:\/|$))[^/]+)+\/?$/;
 
 const HOSTNAME =
   /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)?$/;
@@ -79,6 +83,27 @@ export const ContainerConfig = object({
     .describe("CPU limit in CPUs (fractions allowed); 0 for none.")
     .default(1),
   pids: integer({ min: 0 }).describe("Maximum number of processes; 0 for none.").default(256),
+  disk: size()
+    .describe(
+      'Most bytes the container may write into its own filesystem (its writable layer), e.g. "1g"; 0 for no limit.',
+    )
+    .prefault("1g"),
+  ulimits: UlimitsConfig
+    .describe(
+      'Resource limits of the processes: each an integer, "soft:hard" or { soft, hard }. A user\'s ulimits merge key by key with the global ones.',
+    )
+    .prefault({ nofile: "1024:4096", nproc: "4096:4096" }),
+  tmpfs: record(
+    size().refine((bytes) => bytes > 0, { error: `a size above 0, like "64m"` }),
+    { pattern: TMPFS_TARGET, expected: `an absolute path without "..", like "/tmp"` },
+  )
+    .describe(
+      "Size-limited tmpfs mounts by absolute path in the container; what they hold counts against `memory`.",
+    )
+    .default({}),
+  readOnlyRootfs: boolean()
+    .describe("Mount the image's root filesystem read-only (mounts and tmpfs stay writable).")
+    .default(false),
   network: nonEmptyString()
     .describe("Docker network mode: `none`, `bridge`, or a network name.")
     .default("none"),

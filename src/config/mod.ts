@@ -6,6 +6,7 @@ export * from "./config_flags.ts";
 export * from "./load_config.ts";
 export * from "./config_env_names.ts";
 export * from "./resolve_container.ts";
+export * from "./limits_for.ts";
 export * from "./parse_listen.ts";
 export * from "./is_loopback_host.ts";
 export * from "./parse_size.ts";

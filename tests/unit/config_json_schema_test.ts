@@ -43,7 +43,7 @@ Deno.test("config.example.yaml points editors at config.schema.json and is valid
   assert.ok(validate(parse(text)), JSON.stringify(validate.errors, null, 2));
 });
 
-Deno.test("config.schema.json accepts sizes, mounts and every default as written", async () => {
+Deno.test("config.schema.json accepts sizes, mounts, ulimits and every default as written", async () => {
   const validate = await validator();
   const valid = [
     {},
@@ -53,8 +53,16 @@ Deno.test("config.schema.json accepts sizes, mounts and every default as written
       container: {
         memory: 268435456,
         mounts: ["~/site:/var/www:ro", { source: "data", target: "/data" }],
+        ulimits: { nofile: 8192, nproc: { soft: 10, hard: 20 }, core: "0:0" },
+        tmpfs: { "/tmp": "64m" },
       },
-      users: { alice: { container: { memory: "1.5g", pool: { size: 2 } } } },
+      limits: { containers: 0 },
+      users: {
+        alice: {
+          container: { memory: "1.5g", pool: { size: 2 }, ulimits: { core: 0 } },
+          limits: { sessionsPerUser: 3 },
+        },
+      },
     },
   ];
   for (const document of valid) {
@@ -69,6 +77,24 @@ Deno.test("config.schema.json refuses unknown keys and values of the wrong form"
     ["bad size", { container: { memory: "lots" } }, "/container/memory", "anyOf"],
     ["bad mount", { container: { mounts: ["/a:/b:rx"] } }, "/container/mounts/0", "anyOf"],
     ["bad user name", { users: { "Bad Name": {} } }, "/users", "propertyNames"],
+    [
+      "bad tmpfs path",
+      { container: { tmpfs: { "/a/../b": "1m" } } },
+      "/container/tmpfs",
+      "propertyNames",
+    ],
+    [
+      "bad ulimit",
+      { container: { ulimits: { nofile: "lots" } } },
+      "/container/ulimits/nofile",
+      "anyOf",
+    ],
+    [
+      "global-only limit per user",
+      { users: { bob: { limits: { containers: 1 } } } },
+      "/users/bob/limits",
+      "additionalProperties",
+    ],
     ["bad hash", { users: { bob: { passwordHash: "x" } } }, "/users/bob/passwordHash", "pattern"],
   ];
   for (const [name, document, instancePath, keyword] of cases) {
