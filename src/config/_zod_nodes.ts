@@ -32,8 +32,8 @@ export function _inputSide(node: _ZodNode): _ZodNode {
 
 /**
  * The schema that made an option's parsed value: past optional and default
- * wrappers, and the output end of a pipe. A transform at the end is opaque:
- * its value is returned as it is.
+ * wrappers, and the output end of a pipe. A pipe that ends in a transform
+ * gives the transform, whose value has no structure to look into.
  */
 export function _outputSide(node: _ZodNode): _ZodNode {
   for (;;) {
