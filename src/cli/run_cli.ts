@@ -2,6 +2,7 @@ import { ConfigError } from "../config/mod.ts";
 import { checkConfigCommand } from "./check_config_command.ts";
 import { cliContext, type CliDeps } from "./cli_deps.ts";
 import type { Command } from "./command.ts";
+import { configSchemaCommand } from "./config_schema_command.ts";
 import { hashPasswordCommand } from "./hash_password_command.ts";
 import { keygenCommand } from "./keygen_command.ts";
 import { InterruptedError } from "./read_password.ts";
@@ -14,6 +15,7 @@ const COMMANDS: readonly Command[] = [
   keygenCommand,
   hashPasswordCommand,
   checkConfigCommand,
+  configSchemaCommand,
   versionCommand,
 ];
 
@@ -37,6 +39,7 @@ Examples:
   capsule serve --config config.yaml
   capsule keygen --out /etc/capsule/ssh_host_ed25519_key
   capsule check-config --config config.yaml
+  capsule config-schema > config.schema.json
 `;
 }
 

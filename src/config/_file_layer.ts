@@ -2,7 +2,7 @@ import { dirname, resolve } from "node:path";
 import { isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import { ConfigError } from "./config_error.ts";
 import type { Layer } from "./_layer.ts";
-import { type ConfigPath, describeValue } from "./schema.ts";
+import { type ConfigPath, describeValue } from "./config_path.ts";
 
 type Document = ReturnType<typeof parseDocument>;
 

@@ -1,5 +1,5 @@
 import { _setIn, type Layer } from "./_layer.ts";
-import type { ConfigFlags } from "./load_config.ts";
+import type { ConfigFlags } from "./config_flags.ts";
 
 const FLAGS: readonly { key: keyof ConfigFlags; flag: string; path: string[] }[] = [
   { key: "listen", flag: "--listen", path: ["server", "listen"] },

@@ -1,5 +1,5 @@
 import { isPlainObject } from "./object_schema.ts";
-import type { ConfigPath } from "./schema.ts";
+import type { ConfigPath } from "./config_path.ts";
 
 /** One source of options: the defaults, the file, the environment or the flags. */
 export interface Layer {

@@ -1,4 +1,4 @@
-import type { ConfigPath } from "./schema.ts";
+import type { ConfigPath } from "./config_path.ts";
 
 /** One problem with the configuration, placed where the operator can fix it. */
 export interface ConfigIssue {

@@ -4,26 +4,13 @@ import { _fileLayer } from "./_file_layer.ts";
 import { _flagsLayer } from "./_flags_layer.ts";
 import { _deepMerge, _ownerOf, type Layer } from "./_layer.ts";
 import { ConfigError, type ConfigIssue } from "./config_error.ts";
+import type { ConfigFlags } from "./config_flags.ts";
 import { CONFIG_FILE_ENV } from "./config_env_names.ts";
 import { configSchema } from "./config_schema.ts";
 import { defaultConfig } from "./default_config.ts";
 import { unsafeSettings } from "./unsafe_settings.ts";
-import type { ConfigPath } from "./schema.ts";
+import type { ConfigPath } from "./config_path.ts";
 import type { Config } from "./types.ts";
-
-/** Options that command-line flags set, above every other layer. Values are not yet validated. */
-export interface ConfigFlags {
-  /** `--listen`: `server.listen` */
-  listen?: string | undefined;
-  /** `--log-level`: `log.level` */
-  logLevel?: string | undefined;
-  /** `--log-format`: `log.format` */
-  logFormat?: string | undefined;
-  /** `--state-dir`: `server.stateDir` */
-  stateDir?: string | undefined;
-  /** `--host-key` (repeatable): `server.hostKeys` */
-  hostKeys?: string[] | undefined;
-}
 
 /** Options of {@linkcode loadConfig}. */
 export interface LoadConfigOptions {

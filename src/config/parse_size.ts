@@ -6,7 +6,12 @@ const UNITS: Record<string, number> = {
   g: 2 ** 30,
   t: 2 ** 40,
 };
-const SIZE = /^(\d+(?:\.\d+)?)\s*(?:([kmgt])(?:i?b)?|(b))?$/i;
+
+/**
+ * What {@linkcode parseSize} reads, written without flags so that the JSON
+ * Schema can carry it too.
+ */
+export const SIZE_PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(?:([kKmMgGtT])(?:[iI]?[bB])?|([bB]))?\s*$/;
 
 /**
  * Parses a size in bytes: a whole number of bytes, or a number with a binary
@@ -33,7 +38,7 @@ export function parseSize(input: string | number): number {
 }
 
 function sizeOf(text: string): number {
-  const match = SIZE.exec(text.trim());
+  const match = SIZE_PATTERN.exec(text);
   if (match === null) return NaN;
   const unit = (match[2] ?? match[3] ?? "").toLowerCase();
   const bytes = Math.floor(Number(match[1]) * UNITS[unit]!);

@@ -1,9 +1,10 @@
-import type { Config, ContainerConfig } from "./types.ts";
+import type { Config, ContainerConfig, UlimitsConfig } from "./types.ts";
 
 /**
  * The container settings for a user: the global settings with the user's
- * overrides applied. `env` merges key by key (the user's values win); every
- * other setting, `mounts` included, is replaced when the user sets it.
+ * overrides applied. `env` and `ulimits` merge key by key (the user's values
+ * win); every other setting, `mounts` and `tmpfs` included, is replaced when
+ * the user sets it.
  *
  * @param username the logged-in user; `undefined` or an unknown name gets the global settings
  * @returns a fresh object the caller may change
@@ -19,9 +20,14 @@ export function resolveContainer(config: Config, username: string | undefined): 
     ? config.users[username]?.container ?? {}
     : {};
   const merged: ContainerConfig = { ...global, ...overrides };
+  const ulimits: UlimitsConfig = { ...global.ulimits, ...overrides.ulimits };
   return {
     ...merged,
     env: { ...global.env, ...overrides.env },
+    ulimits: Object.fromEntries(
+      Object.entries(ulimits).map(([name, limit]) => [name, { ...limit }]),
+    ),
+    tmpfs: { ...merged.tmpfs },
     mounts: merged.mounts.map((m) => ({ ...m })),
   };
 }

@@ -1,4 +1,4 @@
-import { formatPath } from "./schema.ts";
+import { formatPath } from "./config_path.ts";
 import type { Config, ContainerConfig } from "./types.ts";
 
 /** A setting that weakens isolation without the `unsafe` flag that allows it. */
