@@ -9,11 +9,17 @@
 import denoJson from "./deno.json" with { type: "json" };
 import { hashPassword } from "./src/auth/mod.ts";
 import { runCli } from "./src/cli/mod.ts";
-import { serve } from "./src/server/mod.ts";
+import { probeDiskQuota, serve } from "./src/server/mod.ts";
 import { generateHostKey } from "./src/ssh/mod.ts";
 
 if (import.meta.main) {
   Deno.exit(
-    await runCli(Deno.args, { serve, generateHostKey, hashPassword, version: denoJson.version }),
+    await runCli(Deno.args, {
+      serve,
+      generateHostKey,
+      hashPassword,
+      probeDiskQuota,
+      version: denoJson.version,
+    }),
   );
 }

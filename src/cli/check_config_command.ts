@@ -1,4 +1,5 @@
-import { loadConfig } from "../config/mod.ts";
+import { type Config, loadConfig, resolveContainer } from "../config/mod.ts";
+import { describeDiskLimit } from "../limits/mod.ts";
 import {
   _CONFIG_FLAG,
   _CONFIG_FLAG_HELP,
@@ -20,7 +21,10 @@ export const checkConfigCommand: Command = {
 Loads the configuration as "capsule serve" would (defaults, file, CAPSULE_*
 variables) and reports every problem with its place, e.g.
   config.yaml:14:3: "container.memory" must be a size like "256m": got "lots"
-Exits with 0 when the configuration is valid, 1 when not.
+Then says how each container profile's writes are bounded (container.disk):
+by the engine's storage quota, or by a check twice a second where the engine has
+none (it asks the engine when one answers). Exits with 0 when the
+configuration is valid, 1 when not.
 
 Flags:
 ${_CONFIG_FLAG_HELP}
@@ -33,8 +37,28 @@ Example:
     const values = _flagsOrHelp(args, FLAGS, context, () => this.help());
     if (values === undefined) return 0;
     const file = _configFile(values.config, context.env);
-    await loadConfig({ file, env: context.env, cwd: context.cwd });
+    const config = await loadConfig({ file, env: context.env, cwd: context.cwd });
     context.stdout(`config OK: ${file ?? "built-in defaults"}\n`);
+    context.stdout(await diskReport(config, context.probeDiskQuota));
     return 0;
   },
 };
+
+/** The `disk limit:` lines: the global profile's, then each user's that differs. */
+async function diskReport(
+  config: Config,
+  probe: ((config: Config) => Promise<boolean | undefined>) | undefined,
+): Promise<string> {
+  const quota = probe ? await probe(config) : undefined;
+  const mechanism = quota === undefined ? "unknown" : quota ? "quota" : "watch";
+  const global = describeDiskLimit(mechanism, resolveContainer(config, undefined));
+  let text = `disk limit: ${global}\n`;
+  for (const user of Object.keys(config.users)) {
+    const own = describeDiskLimit(mechanism, resolveContainer(config, user));
+    if (own !== global) text += `disk limit of "${user}": ${own}\n`;
+  }
+  if (quota === undefined && probe) {
+    text += "(no engine answered: its quota support is checked at start-up)\n";
+  }
+  return text;
+}

@@ -40,6 +40,12 @@ export interface CliDeps {
   generateHostKey(type: "ed25519" | "rsa", bits?: number): GeneratedKeyPair;
   /** Hashes a password for `users.<name>.passwordHash`. */
   hashPassword(password: string): Promise<string>;
+  /**
+   * Whether the configured engine has storage quotas for `container.disk`;
+   * `undefined` when no engine answers. Used by `check-config` to say how
+   * the disk limit is enforced; without it, check-config does not ask.
+   */
+  probeDiskQuota?(config: Config): Promise<boolean | undefined>;
   /** capsule's version, e.g. `0.1.0`. */
   version: string;
   /** Default: the process's standard output. */
@@ -55,7 +61,9 @@ export interface CliDeps {
 }
 
 /** {@linkcode CliDeps} with every default filled in, as commands receive them. */
-export type CliContext = Required<CliDeps>;
+export type CliContext =
+  & Required<Omit<CliDeps, "probeDiskQuota">>
+  & Pick<CliDeps, "probeDiskQuota">;
 
 /** Fills in the process's streams, environment and directory where `deps` gives none. */
 export function cliContext(deps: CliDeps): CliContext {

@@ -17,6 +17,12 @@ export type CapsuleErrorCode =
   /** capsule's static tools (sftp-server, scp, rsync, socat) are missing a file. */
   | "TOOLS_INCOMPLETE"
   // Sessions
+  /** A user holds `limits.sessionsPerUser` sessions already. */
+  | "SESSION_CAP_REACHED"
+  /** A user holds `limits.connectionsPerUser` connections already. */
+  | "CONNECTION_CAP_REACHED"
+  /** The server holds `limits.containers` containers already. */
+  | "CONTAINER_CAP_REACHED"
   /** The client left before its session started. */
   | "CLIENT_GONE"
   /** The server is shutting down and starts no session. */

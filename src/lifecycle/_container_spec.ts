@@ -21,7 +21,7 @@ export interface ContainerOwner {
 export function containerLabels(
   instance: string,
   owner: ContainerOwner,
-  container: Pick<ContainerConfig, "maxLifetime">,
+  container: Pick<ContainerConfig, "maxLifetime" | "disk">,
   nowMs = Date.now(),
 ): Record<string, string> {
   return {
@@ -35,6 +35,7 @@ export function containerLabels(
     ...(container.maxLifetime > 0
       ? { [LABELS.expires]: String(nowMs + container.maxLifetime * 1000) }
       : {}),
+    ...(container.disk > 0 ? { [LABELS.disk]: String(container.disk) } : {}),
   };
 }
 
@@ -77,6 +78,10 @@ function baseSpec(
     capAdd: container.capAdd,
     noNewPrivileges: container.noNewPrivileges,
     privileged: container.privileged,
+    disk: container.disk,
+    readOnlyRootfs: container.readOnlyRootfs,
+    tmpfs: container.tmpfs,
+    ulimits: container.ulimits,
   };
 }
 

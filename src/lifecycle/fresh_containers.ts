@@ -4,6 +4,7 @@ import type { PlacedProcess, Placement, SessionContext } from "../session/mod.ts
 import { sessionContainerSpec } from "./_container_spec.ts";
 import { clientGone } from "./_placement_errors.ts";
 import { ownerLiveUntilReleased, removedAfter } from "./_removed_after.ts";
+import type { ContainerAlarms } from "./container_alarms.ts";
 
 /**
  * `session` mode: a fresh container for every session, whose own process is
@@ -13,17 +14,25 @@ export class FreshContainers implements Placement {
   readonly #runtime: ContainerRuntime;
   readonly #instance: string;
   readonly #live: Set<string>;
+  readonly #alarms: ContainerAlarms | undefined;
 
   /**
    * @param runtime the engine
    * @param instance value of the instance label
    * @param live owner ids in use: each session's id is in it from before its
    *   container is created until after it is removed, so no sweep takes it
+   * @param alarms raised for a container over a limit: its session ends
    */
-  constructor(runtime: ContainerRuntime, instance: string, live: Set<string>) {
+  constructor(
+    runtime: ContainerRuntime,
+    instance: string,
+    live: Set<string>,
+    alarms?: ContainerAlarms,
+  ) {
     this.#runtime = runtime;
     this.#instance = instance;
     this.#live = live;
+    this.#alarms = alarms;
   }
 
   async launch(ctx: SessionContext, container: ContainerConfig): Promise<PlacedProcess> {
@@ -54,6 +63,11 @@ export class FreshContainers implements Placement {
     const lifetimeMs = container.maxLifetime > 0
       ? Math.max(1, container.maxLifetime * 1000 - (Date.now() - createdMs))
       : 0;
-    return removedAfter(this.#runtime, ctx, process, container, lifetimeMs);
+    return removedAfter(this.#runtime, ctx, {
+      process,
+      container,
+      lifetimeMs,
+      ...(this.#alarms ? { alarms: this.#alarms } : {}),
+    });
   }
 }

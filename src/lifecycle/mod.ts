@@ -7,3 +7,4 @@ export * from "./shared_containers.ts";
 export * from "./warm_pool.ts";
 export * from "./placement_by_mode.ts";
 export * from "./orphan_sweeper.ts";
+export * from "./container_alarms.ts";

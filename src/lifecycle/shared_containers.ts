@@ -6,6 +6,7 @@ import type { PlacedProcess, Placement, SessionContext } from "../session/mod.ts
 import { containerLabels, hostContainerSpec, sessionExecSpec } from "./_container_spec.ts";
 import { afterMs, lifetimeReason, lifetimeSignal } from "./_lifetime_signal.ts";
 import { clientGone, shuttingDown } from "./_placement_errors.ts";
+import type { ContainerAlarms } from "./container_alarms.ts";
 
 /** Errors that say the shared container is dead: it is removed, so the next session starts afresh. */
 const DEAD_CONTAINER = new Set<CapsuleErrorCode>(["CONTAINER_GONE", "SHELL_NOT_FOUND"]);
@@ -17,6 +18,8 @@ export interface SharedContainersOptions {
   /** Owner ids of containers in use; the orphan sweep leaves their containers alone. */
   live: Set<string>;
   logger: Logger;
+  /** Raised for a container over a limit: it goes, and every session in it is told why. */
+  alarms?: ContainerAlarms;
 }
 
 /** One shared container and who holds it. */
@@ -35,6 +38,7 @@ interface Entry {
   graceMs: number;
   /** Cancels the grace timer, while it runs. */
   grace: (() => void) | undefined;
+  /** Aborted, with the reason for the user, at the maximum lifetime or on an alarm. */
   lifetime: { signal: AbortSignal; cancel(): void };
 }
 
@@ -144,7 +148,17 @@ export class SharedContainers implements Placement {
     mode: Entry["mode"],
   ): Entry {
     const user = ctx.identity.username;
-    const lifetime = lifetimeSignal(container.maxLifetime * 1000, lifetimeReason(container));
+    const timer = lifetimeSignal(container.maxLifetime * 1000, lifetimeReason(container));
+    const ended = new AbortController();
+    const endWith = () => ended.abort(timer.signal.reason);
+    timer.signal.addEventListener("abort", endWith, { once: true });
+    const lifetime = {
+      signal: ended.signal,
+      cancel: () => {
+        timer.cancel();
+        timer.signal.removeEventListener("abort", endWith);
+      },
+    };
     const entry: Entry = {
       key,
       mode,
@@ -189,6 +203,8 @@ export class SharedContainers implements Placement {
         user,
         image: container.image,
       });
+      const alarm = this.#options.alarms?.signalFor(id);
+      alarm?.addEventListener("abort", () => ended.abort(alarm.reason), { once: true });
       return id;
     })();
     // A failed creation is retried by the next session, not handed to it.
@@ -246,6 +262,7 @@ export class SharedContainers implements Placement {
     }
     try {
       await this.#runtime.remove(id);
+      this.#options.alarms?.forget(id);
       log.info("container.remove", { container: id.slice(0, 12), mode: entry.mode });
     } catch (error) {
       log.warn("container.remove_failed", { mode: entry.mode, error: describeError(error) });

@@ -6,6 +6,7 @@ import type { PlacedProcess, Placement, SessionContext } from "../session/mod.ts
 import { containerLabels, hostContainerSpec, sessionExecSpec } from "./_container_spec.ts";
 import { afterMs } from "./_lifetime_signal.ts";
 import { ownerLiveUntilReleased, removedAfter } from "./_removed_after.ts";
+import type { ContainerAlarms } from "./container_alarms.ts";
 
 /** Options of {@linkcode WarmPool}. */
 export interface WarmPoolOptions {
@@ -18,6 +19,8 @@ export interface WarmPoolOptions {
   fallback: Placement;
   /** Milliseconds to wait after a failed creation before trying again. */
   retryMs?: number;
+  /** Raised for a container over a limit: its session ends. */
+  alarms?: ContainerAlarms;
 }
 
 /** A started container waiting for its session. */
@@ -153,7 +156,12 @@ export class WarmPool implements Placement {
       ? Math.max(1, container.maxLifetime * 1000 - (Date.now() - warm.createdMs))
       : 0;
     return ownerLiveUntilReleased(
-      removedAfter(this.#runtime, ctx, running, container, lifetimeMs),
+      removedAfter(this.#runtime, ctx, {
+        process: running,
+        container,
+        lifetimeMs,
+        ...(this.#options.alarms ? { alarms: this.#options.alarms } : {}),
+      }),
       this.#options.live,
       warm.owner,
     );

@@ -5,14 +5,16 @@ import type { ContainerSpec } from "./container_runtime.ts";
 
 /**
  * The engine's create options for `spec`, locked down: docker-init as PID 1,
- * the memory, CPU and process limits, every capability dropped, and no
- * engine log. `attached` keeps stdin open for one attach only (a session's
+ * the memory, CPU and process limits, ulimits, tmpfs mounts, every
+ * capability dropped, no engine log, and (with `diskQuota`) a storage quota
+ * of `spec.disk` bytes. `attached` keeps stdin open for one attach only (a session's
  * own container); otherwise it stays open with nobody attached (a container
  * that sessions are exec'd into).
  */
 export function containerCreateOptions(
   spec: ContainerSpec,
   attached: boolean,
+  options: { diskQuota?: boolean } = {},
 ): Docker.ContainerCreateOptions {
   return {
     name: spec.name,
@@ -48,6 +50,30 @@ export function containerCreateOptions(
       SecurityOpt: spec.noNewPrivileges ? ["no-new-privileges"] : [],
       Privileged: spec.privileged,
       LogConfig: { Type: "none", Config: {} },
+      ReadonlyRootfs: spec.readOnlyRootfs,
+      Tmpfs: Object.fromEntries(
+        Object.entries(spec.tmpfs).map(([path, bytes]) => [path, `size=${bytes},mode=1777`]),
+      ),
+      Ulimits: ulimitsOf(spec, options.diskQuota === true),
+      ...(options.diskQuota && spec.disk > 0 ? { StorageOpt: { size: String(spec.disk) } } : {}),
     } as Docker.HostConfig,
   };
+}
+
+/**
+ * The container's ulimits. Without a storage quota, `spec.disk` also becomes
+ * the largest file a process may write (`fsize`, unless set): one file can
+ * then never outgrow the limit, and the disk watcher only has to catch many
+ * smaller ones.
+ */
+function ulimitsOf(spec: ContainerSpec, diskQuota: boolean): Docker.HostConfig["Ulimits"] {
+  const ulimits = Object.entries(spec.ulimits).map(([Name, { soft, hard }]) => ({
+    Name,
+    Soft: soft,
+    Hard: hard,
+  }));
+  if (!diskQuota && spec.disk > 0 && spec.ulimits.fsize === undefined) {
+    ulimits.push({ Name: "fsize", Soft: spec.disk, Hard: spec.disk });
+  }
+  return ulimits;
 }

@@ -41,6 +41,19 @@ export interface ContainerSpec {
   noNewPrivileges: boolean;
   /** Run privileged (the config allows it only when named unsafe). */
   privileged: boolean;
+  /**
+   * Most bytes the container may write into its own filesystem; 0 for no
+   * limit. Enforced by the engine's storage quota once
+   * {@linkcode ContainerRuntime.enableDiskQuota} said yes; otherwise the
+   * server watches the size (see `src/limits/disk_watcher.ts`).
+   */
+  disk: number;
+  /** Mount the image's root filesystem read-only. */
+  readOnlyRootfs: boolean;
+  /** Size-limited tmpfs mounts: container path to bytes. */
+  tmpfs: Record<string, number>;
+  /** Resource limits of the container's processes, e.g. `nofile`, `nproc`. */
+  ulimits: Record<string, { soft: number; hard: number }>;
 }
 
 /** A process to run inside a container that is already running. */
@@ -112,6 +125,8 @@ export interface RunningProcess {
 export interface ContainerSummary {
   id: string;
   labels: Record<string, string>;
+  /** Bytes written into the container's own filesystem, when asked for (`size: true`). */
+  sizeRw?: number;
   /** Creation time, milliseconds since the epoch. */
   createdMs: number;
 }
@@ -149,6 +164,18 @@ export interface ContainerRuntime {
   exec(containerId: string, spec: ExecSpec): Promise<RunningProcess>;
   /** Force-removes a container; a container that is already gone is not an error. */
   remove(containerId: string): Promise<void>;
-  /** Lists containers (running or not) that carry all of these labels. */
-  list(labels: Record<string, string>): Promise<ContainerSummary[]>;
+  /**
+   * Lists containers (running or not) that carry all of these labels; with
+   * `size`, each with the bytes in its writable layer (the engine walks them).
+   */
+  list(labels: Record<string, string>, options?: { size?: boolean }): Promise<ContainerSummary[]>;
+  /**
+   * Finds out whether the engine can cap a container's writable layer (a
+   * storage quota: overlay2 on xfs with `pquota`, btrfs, zfs...) by creating
+   * and removing a container of `image`, and if so applies `spec.disk` as
+   * that quota from then on.
+   *
+   * @returns whether the quota is now in force
+   */
+  enableDiskQuota(image: string): Promise<boolean>;
 }

@@ -5,8 +5,9 @@ import { CapsuleError, shellNotFound } from "../errors/mod.ts";
 import { containerCreateOptions } from "./_container_create_options.ts";
 import { DockerExecProcess, pidFileOf, wrappedCommand } from "./_docker_exec_process.ts";
 import { DockerProcess } from "./_docker_process.ts";
-import { engineErrorOf, isUnreachable, unreachable } from "./_engine_errors.ts";
+import { engineErrorOf, engineMessage, isUnreachable, unreachable } from "./_engine_errors.ts";
 import { ensureImage } from "./_ensure_image.ts";
+import { LABELS } from "./labels.ts";
 import type {
   ContainerRuntime,
   ContainerSpec,
@@ -38,6 +39,8 @@ export function dockerOptions(host: string): Docker.DockerOptions | undefined {
  */
 export class DockerRuntime implements ContainerRuntime {
   readonly #docker: Docker;
+  /** Whether `spec.disk` becomes a storage quota (see `enableDiskQuota`). */
+  #diskQuota = false;
 
   /** @param host engine address; empty for `DOCKER_HOST` or the default socket */
   constructor(host = "") {
@@ -59,7 +62,9 @@ export class DockerRuntime implements ContainerRuntime {
   /** Creates a container from `spec`; `attached` keeps stdin open for one attach only. */
   async #create(spec: ContainerSpec, attached: boolean): Promise<Docker.Container> {
     try {
-      return await this.#docker.createContainer(containerCreateOptions(spec, attached));
+      return await this.#docker.createContainer(
+        containerCreateOptions(spec, attached, { diskQuota: this.#diskQuota }),
+      );
     } catch (error) {
       if (isUnreachable(error)) throw unreachable(error);
       if (engineErrorOf(error).statusCode === 409) {
@@ -207,17 +212,45 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  async list(labels: Record<string, string>): Promise<ContainerSummary[]> {
+  async list(
+    labels: Record<string, string>,
+    options: { size?: boolean } = {},
+  ): Promise<ContainerSummary[]> {
     const filter = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
     const found = await this.#docker.listContainers({
       all: true,
+      size: options.size === true,
       filters: JSON.stringify({ label: filter }),
     });
-    return found.map((c: Docker.ContainerInfo) => ({
+    // @types/dockerode leaves out SizeRw, which the engine sends when asked for sizes.
+    return found.map((c: Docker.ContainerInfo & { SizeRw?: number }) => ({
       id: c.Id,
       labels: c.Labels ?? {},
       createdMs: c.Created * 1000,
+      ...(typeof c.SizeRw === "number" ? { sizeRw: c.SizeRw } : {}),
     }));
+  }
+
+  async enableDiskQuota(image: string): Promise<boolean> {
+    // A created (never started) container is enough: the engine refuses the
+    // option at creation when its storage driver has no quotas.
+    let probe: Docker.Container;
+    try {
+      probe = await this.#docker.createContainer({
+        Image: image,
+        Cmd: ["true"],
+        Labels: { [LABELS.managed]: "true", [LABELS.mode]: "probe" },
+        HostConfig: { StorageOpt: { size: "64m" }, LogConfig: { Type: "none", Config: {} } },
+      });
+    } catch (error) {
+      // "--storage-opt is supported only for overlay over xfs with 'pquota'"
+      // and its kin; anything else (no such image, no engine) says nothing.
+      if (/storage.?opt|quota/i.test(engineMessage(error))) return false;
+      throw isUnreachable(error) ? unreachable(error) : error;
+    }
+    await probe.remove({ force: true }).catch(() => {});
+    this.#diskQuota = true;
+    return true;
   }
 }
 

@@ -16,4 +16,6 @@ export const LABELS = {
   owner: "io.capsule.owner",
   /** When the container reaches its maximum lifetime, in milliseconds since the epoch. */
   expires: "io.capsule.expires",
+  /** Most bytes the container may write into its own filesystem (`container.disk`). */
+  disk: "io.capsule.disk",
 } as const;

@@ -1,8 +1,15 @@
 import { Authenticator, findWellKnownPasswords } from "../auth/mod.ts";
-import { isLoopbackHost, parseListen, parseMaxStartups, resolveContainer } from "../config/mod.ts";
+import {
+  isLoopbackHost,
+  limitsFor,
+  parseListen,
+  parseMaxStartups,
+  resolveContainer,
+} from "../config/mod.ts";
 import type { Config, ContainerConfig } from "../config/types.ts";
 import { CapsuleError, describeError } from "../errors/mod.ts";
 import {
+  ContainerAlarms,
   FreshContainers,
   OrphanSweeper,
   placementByMode,
@@ -14,7 +21,8 @@ import type { ContainerRuntime } from "../runtime/mod.ts";
 import { EnvAllowList, Session } from "../session/mod.ts";
 import { type ConnectionLimits, loadHostKeys, randomId, SshServer } from "../ssh/mod.ts";
 import { reportReload } from "./report_reload.ts";
-import { sessionChain } from "./session_chain.ts";
+import { chooseDiskLimit, ContainerBudget, DiskWatcher, UserCaps } from "../limits/mod.ts";
+import { refusedSessionChain, sessionChain } from "./session_chain.ts";
 
 /** A started capsule server. */
 export interface RunningServer {
@@ -53,8 +61,10 @@ export async function startServer(
   config: Config,
   options: StartServerOptions,
 ): Promise<RunningServer> {
-  const { logger, runtime } = options;
+  const { logger } = options;
   await refuseWeakPasswords(config);
+  // Every container this server makes counts against `limits.containers`.
+  const runtime = new ContainerBudget(options.runtime, config.limits.containers);
   runtime.ping().catch((error) => {
     logger.warn("engine.unreachable", { error: describeError(error) });
   });
@@ -77,19 +87,29 @@ export async function startServer(
   await sweeper.sweep();
   sweeper.start();
 
+  const alarms = new ContainerAlarms();
+  const disk = await chooseDiskLimit(runtime, config, logger);
+  const diskWatcher = disk === "watch"
+    ? new DiskWatcher(runtime, { instance, alarms, logger })
+    : undefined;
+  diskWatcher?.start();
+  const caps = new UserCaps((user) => limitsFor(current, user));
+
   const authenticator = new Authenticator(config, { logger });
   const envAllow = new EnvAllowList(config.session.envAllow);
   const pool = new WarmPool(runtime, {
     instance,
     live,
     logger,
-    fallback: new FreshContainers(runtime, instance, live),
+    fallback: new FreshContainers(runtime, instance, live, alarms),
+    alarms,
   });
   pool.configure(pooledProfiles(config));
-  const shared = new SharedContainers(runtime, { instance, live, logger });
+  const shared = new SharedContainers(runtime, { instance, live, logger, alarms });
   // Containers still being given back after their session reported its exit status.
   const releases = new Set<Promise<void>>();
   const handler = sessionChain(placementByMode(pool, shared), {
+    caps,
     containerFor: (user) => resolveContainer(current, user),
     track: (release) => {
       releases.add(release);
@@ -102,7 +122,11 @@ export async function startServer(
     logger,
     banner: config.server.banner,
     limits: connectionLimits(config),
-    onConnectionClose: (connectionId) => shared.connectionClosed(connectionId),
+    onConnectionClose: (connectionId) => {
+      caps.closeConnection(connectionId);
+      shared.connectionClosed(connectionId);
+    },
+    admit: (connectionId, identity) => caps.openConnection(identity.username, connectionId),
     openSession: (connection) => {
       const id = randomId();
       return new Session({
@@ -111,7 +135,7 @@ export async function startServer(
         identity: connection.identity,
         logger: connection.logger.child({ session: id }),
         envAllow,
-        handler,
+        handler: connection.refused ? refusedSessionChain(connection.refused) : handler,
       });
     },
   });
@@ -124,6 +148,7 @@ export async function startServer(
     async shutdown({ drainMs, now }) {
       server.stopAccepting();
       await sweeper.stop();
+      await diskWatcher?.stop();
       const open = server.sessions;
       logger.info("server.draining", { sessions: open.length, drain_ms: drainMs });
       for (const session of open) {
@@ -148,6 +173,7 @@ export async function startServer(
     reload(next) {
       reportReload(current, next, logger);
       current = next;
+      runtime.max = next.limits.containers;
       authenticator.update(next);
       pool.configure(pooledProfiles(next));
     },

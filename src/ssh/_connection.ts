@@ -26,12 +26,18 @@ export interface ConnectionState {
 
 /** How long a peer gets to close its side after we end the connection. */
 const CLOSE_GRACE_MS = 5_000;
+/** How long a refused connection stays open for a session to carry its reason. */
+const REFUSED_LINGER_MS = 10_000;
 
 /** What a connection needs from the server. */
 export interface ConnectionDeps {
   authenticator: Authenticator;
   limits: ConnectionLimits;
-  openSession(info: { connectionId: string; identity: Identity; logger: Logger }): Session;
+  openSession(
+    info: { connectionId: string; identity: Identity; logger: Logger; refused?: Error },
+  ): Session;
+  /** Whether an authenticated connection may run anything; the reason if not. */
+  admit(connectionId: string, identity: Identity): Error | undefined;
   /** Called once the connection closed, after its sessions were told to close. */
   onClose(connectionId: string): void;
   /** True once the server is shutting down: no new sessions. */
@@ -62,6 +68,7 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
   };
 
   let dropTimer: ReturnType<typeof setTimeout> | undefined;
+  let refusedTimer: ReturnType<typeof setTimeout> | undefined;
   /** Ends the connection, and drops it if the peer does not close its side in time. */
   const end = () => {
     client.end();
@@ -107,6 +114,13 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
     state.onAuthenticated();
     const user = identity;
     const userLogger = logger.child({ user: user.username });
+    const refused = deps.admit(id, user);
+    if (refused) {
+      // Its first session tells the user why; a client that opens none
+      // (`ssh -N`) is closed a little later all the same.
+      userLogger.info("connection.refused", { reason: refused.message });
+      refusedTimer = setTimeout(end, REFUSED_LINGER_MS);
+    }
     armIdle();
     client.on("session", (accept, reject) => {
       if (deps.stopping()) {
@@ -119,7 +133,12 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
         reject();
         return;
       }
-      const session = deps.openSession({ connectionId: id, identity: user, logger: userLogger });
+      const session = deps.openSession({
+        connectionId: id,
+        identity: user,
+        logger: userLogger,
+        ...(refused ? { refused } : {}),
+      });
       sessions.add(session);
       deps.track(session);
       armIdle();
@@ -128,6 +147,7 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
           sessions.delete(session);
           deps.untrack(session);
           armIdle();
+          if (refused) end();
         });
       });
     });
@@ -135,6 +155,7 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
   client.on("close", () => {
     clearTimeout(idleTimer);
     clearTimeout(dropTimer);
+    clearTimeout(refusedTimer);
     for (const session of sessions) {
       session.close();
       void session.done.then(() => deps.untrack(session));

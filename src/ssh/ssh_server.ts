@@ -18,6 +18,11 @@ export interface ConnectionInfo {
   connectionId: string;
   identity: Identity;
   logger: Logger;
+  /**
+   * Why this connection may run nothing (a per-user cap): its sessions get
+   * this error as their one line, and the connection is closed after them.
+   */
+  refused?: Error;
 }
 
 /** Options of {@linkcode SshServer}. */
@@ -29,6 +34,11 @@ export interface SshServerOptions {
   openSession(connection: ConnectionInfo): Session;
   /** Called once an authenticated connection has closed, after its sessions were told to close. */
   onConnectionClose?(connectionId: string): void;
+  /**
+   * Called once a connection has authenticated: returns why it may not run
+   * anything (a per-user cap), or `undefined` to let it in.
+   */
+  admit?(connectionId: string, identity: Identity): Error | undefined;
   /** Text sent before authentication; empty for none. */
   banner?: string;
   /** Pre-authentication and per-connection limits (see `connectionLimits()` for the config's). */
@@ -203,6 +213,7 @@ export class SshServer {
       openSession: this.#options.openSession,
       stopping: () => this.#stopped,
       onClose: (connectionId) => this.#options.onConnectionClose?.(connectionId),
+      admit: (connectionId, identity) => this.#options.admit?.(connectionId, identity),
       track: (session) => this.#sessions.add(session),
       untrack: (session) => this.#sessions.delete(session),
     });

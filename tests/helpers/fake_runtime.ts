@@ -32,7 +32,8 @@ export type FakeCall =
   | { op: "resize"; id: string; size: { cols: number; rows: number } }
   | { op: "signal"; id: string; name: string }
   | { op: "stdin"; id: string; data: string }
-  | { op: "closeStdin"; id: string };
+  | { op: "closeStdin"; id: string }
+  | { op: "enableDiskQuota"; image: string };
 
 /** A controllable queue of output chunks that ends when closed. */
 class ChunkQueue implements AsyncIterable<OutputChunk> {
@@ -73,6 +74,10 @@ export class FakeRuntime implements ContainerRuntime {
   removeGate: Promise<void> | undefined;
   /** Makes `start` wait for this before answering. */
   startGate: Promise<void> | undefined;
+  /** Bytes each container wrote, as `list(..., { size: true })` reports them. */
+  sizes = new Map<string, number>();
+  /** What `enableDiskQuota` answers. */
+  diskQuota = false;
   /** When set, `run` waits for it (a container still starting). */
   runGate: Promise<void> | undefined;
   live = new Set<string>();
@@ -177,13 +182,27 @@ export class FakeRuntime implements ContainerRuntime {
     this.live.delete(id);
   }
 
-  /** Like the engine: the live containers carrying every one of `labels`. */
-  list(labels: Record<string, string> = {}): Promise<ContainerSummary[]> {
+  /** Like the engine: the live containers carrying every one of `labels`, with `sizes` when asked. */
+  list(
+    labels: Record<string, string> = {},
+    options: { size?: boolean } = {},
+  ): Promise<ContainerSummary[]> {
     return Promise.resolve(
       [...this.live]
-        .map((id) => ({ id, labels: this.labels.get(id) ?? {}, createdMs: 0 }))
+        .map((id) => ({
+          id,
+          labels: this.labels.get(id) ?? {},
+          createdMs: 0,
+          ...(options.size ? { sizeRw: this.sizes.get(id) ?? 0 } : {}),
+        }))
         .filter((c) => Object.entries(labels).every(([k, v]) => c.labels[k] === v)),
     );
+  }
+
+  /** Like an engine without storage quotas, unless `diskQuota` is set. */
+  enableDiskQuota(image: string): Promise<boolean> {
+    this.calls.push({ op: "enableDiskQuota", image });
+    return Promise.resolve(this.diskQuota);
   }
 
   /** Calls of one kind. */

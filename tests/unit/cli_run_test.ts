@@ -12,6 +12,7 @@ interface Run {
 }
 
 interface RunOptions {
+  probeDiskQuota?: CliDeps["probeDiskQuota"];
   stdin?: string;
   terminal?: boolean;
   env?: Record<string, string>;
@@ -55,6 +56,7 @@ async function run(argv: string[], options: RunOptions = {}): Promise<Run> {
     stdin: stdinOf(options.stdin ?? "", options.terminal ?? false, result.raw),
     env: options.env ?? { HOME: "/home/tester" },
     cwd: options.cwd ?? "/",
+    ...(options.probeDiskQuota ? { probeDiskQuota: options.probeDiskQuota } : {}),
   };
   result.code = await runCli(argv, deps);
   return result;
@@ -192,7 +194,12 @@ Deno.test("runCli() check-config reports a valid and an invalid file", async (t)
         `${dir}/good.yaml`,
       ]);
       assert.equal(code, 0);
-      assert.equal(stdout, `config OK: ${dir}/good.yaml\n`);
+      assert.equal(
+        stdout,
+        `config OK: ${dir}/good.yaml\n` +
+          "disk limit: 1 GiB per container: the engine's storage quota where it has one, " +
+          "else checked twice a second\n",
+      );
       assert.equal(stderr, "");
       assert.equal(served.length, 0);
     });
@@ -210,12 +217,35 @@ Deno.test("runCli() check-config reports a valid and an invalid file", async (t)
         env: { HOME: "/home/tester", CAPSULE_CONFIG: `${dir}/good.yaml` },
       });
       assert.equal(code, 0);
-      assert.equal(stdout, `config OK: ${dir}/good.yaml\n`);
+      assert.match(stdout, new RegExp(`^config OK: ${dir}/good.yaml\n`));
     });
     await t.step("no file", async () => {
       const { code, stdout } = await run(["check-config"]);
       assert.equal(code, 0);
-      assert.equal(stdout, "config OK: built-in defaults\n");
+      assert.match(stdout, /^config OK: built-in defaults\ndisk limit: /);
+    });
+    await t.step("says how the disk limit is enforced, per user where it differs", async () => {
+      await Deno.writeTextFile(
+        `${dir}/disk.yaml`,
+        "users:\n  ro:\n    container: { readOnlyRootfs: true, tmpfs: { /tmp: 64m } }\n",
+      );
+      for (
+        const [quota, expected] of [[true, /storage quota \(exact\)/], [
+          false,
+          /twice a second/,
+        ]] as const
+      ) {
+        const { code, stdout } = await run(["check-config", "-c", `${dir}/disk.yaml`], {
+          probeDiskQuota: () => Promise.resolve(quota),
+        });
+        assert.equal(code, 0);
+        assert.match(stdout, expected);
+        assert.match(stdout, /disk limit of "ro": read-only root filesystem; tmpfs .*\/tmp 64 MiB/);
+      }
+      const { stdout } = await run(["check-config", "-c", `${dir}/disk.yaml`], {
+        probeDiskQuota: () => Promise.resolve(undefined),
+      });
+      assert.match(stdout, /no engine answered/);
     });
     await t.step("missing file", async () => {
       const { code, stderr } = await run(["check-config", "-c", `${dir}/none.yaml`]);

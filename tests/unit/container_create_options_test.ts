@@ -24,6 +24,10 @@ const SPEC: ContainerSpec = {
   capAdd: ["NET_BIND_SERVICE"],
   noNewPrivileges: true,
   privileged: false,
+  disk: 1024 ** 3,
+  readOnlyRootfs: false,
+  tmpfs: {},
+  ulimits: { nofile: { soft: 1024, hard: 4096 }, nproc: { soft: 4096, hard: 4096 } },
 };
 
 Deno.test("containerCreateOptions() locks the container down and applies the limits", () => {
@@ -67,4 +71,22 @@ Deno.test("containerCreateOptions() holds an attached TTY command back until it 
   assert.match(tty.Cmd?.[2] ?? "", /stty size[\s\S]*exec "\$@"$/);
   assert.deepEqual(tty.Cmd?.slice(3), ["capsule", ...SPEC.cmd]);
   assert.deepEqual(containerCreateOptions({ ...SPEC, tty: true }, false).Cmd, SPEC.cmd);
+});
+
+Deno.test("containerCreateOptions() sets ulimits, tmpfs, a read-only root and the disk quota when on", () => {
+  const spec = { ...SPEC, readOnlyRootfs: true, tmpfs: { "/tmp": 64 * 1024 * 1024 } };
+  const host = containerCreateOptions(spec, true).HostConfig;
+  assert.deepEqual(host?.Ulimits, [
+    { Name: "nofile", Soft: 1024, Hard: 4096 },
+    { Name: "nproc", Soft: 4096, Hard: 4096 },
+    { Name: "fsize", Soft: 1024 ** 3, Hard: 1024 ** 3 },
+  ], "without a quota, no file may outgrow the disk limit");
+  assert.equal(host?.ReadonlyRootfs, true);
+  assert.deepEqual(host?.Tmpfs, { "/tmp": "size=67108864,mode=1777" });
+  assert.equal(host?.StorageOpt, undefined, "no quota unless the engine has one");
+  const quota = containerCreateOptions(spec, true, { diskQuota: true }).HostConfig;
+  assert.deepEqual(quota?.StorageOpt, { size: String(1024 ** 3) });
+  assert.equal(quota?.Ulimits?.length, 2, "with a quota, no fsize");
+  const none = containerCreateOptions({ ...spec, disk: 0 }, true, { diskQuota: true }).HostConfig;
+  assert.equal(none?.StorageOpt, undefined, "disk 0 is no limit");
 });

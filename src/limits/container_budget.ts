@@ -1,0 +1,95 @@
+import { CapsuleError } from "../errors/mod.ts";
+import type {
+  ContainerRuntime,
+  ContainerSpec,
+  ContainerSummary,
+  EnsureImageOptions,
+  ExecSpec,
+  RunningProcess,
+} from "../runtime/mod.ts";
+
+/**
+ * A {@linkcode ContainerRuntime} that creates at most `max` containers at a
+ * time (`limits.containers`): every container this server makes counts, in
+ * every mode, the warm pool's included, from before its creation until its
+ * removal. Over the cap, creation fails with one line for the user and
+ * nothing reaches the engine.
+ */
+export class ContainerBudget implements ContainerRuntime {
+  readonly #runtime: ContainerRuntime;
+  #max: number;
+  /** Slots taken by creations in flight. */
+  #pending = 0;
+  /** Containers created and not yet removed. */
+  readonly #held = new Set<string>();
+
+  /**
+   * @param runtime the engine
+   * @param max containers at once; 0 for no cap
+   */
+  constructor(runtime: ContainerRuntime, max: number) {
+    this.#runtime = runtime;
+    this.#max = max;
+  }
+
+  /** Containers created or being created now. */
+  get inUse(): number {
+    return this.#pending + this.#held.size;
+  }
+
+  /** Changes the cap (a reload); containers over a lowered cap stay until they go. */
+  set max(max: number) {
+    this.#max = max;
+  }
+
+  ping(): Promise<void> {
+    return this.#runtime.ping();
+  }
+
+  ensureImage(image: string, options: EnsureImageOptions): Promise<void> {
+    return this.#runtime.ensureImage(image, options);
+  }
+
+  run(spec: ContainerSpec): Promise<RunningProcess> {
+    return this.#counted(() => this.#runtime.run(spec), (process) => process.containerId);
+  }
+
+  start(spec: ContainerSpec): Promise<string> {
+    return this.#counted(() => this.#runtime.start(spec), (id) => id);
+  }
+
+  exec(containerId: string, spec: ExecSpec): Promise<RunningProcess> {
+    return this.#runtime.exec(containerId, spec);
+  }
+
+  async remove(containerId: string): Promise<void> {
+    await this.#runtime.remove(containerId);
+    this.#held.delete(containerId);
+  }
+
+  list(labels: Record<string, string>, options?: { size?: boolean }): Promise<ContainerSummary[]> {
+    return this.#runtime.list(labels, options);
+  }
+
+  enableDiskQuota(image: string): Promise<boolean> {
+    return this.#runtime.enableDiskQuota(image);
+  }
+
+  async #counted<T>(create: () => Promise<T>, idOf: (created: T) => string): Promise<T> {
+    if (this.#max > 0 && this.inUse >= this.#max) {
+      throw new CapsuleError(
+        "CONTAINER_CAP_REACHED",
+        `Cannot start a container: the server is at its limit of ${this.#max} containers`,
+        { cause: new Error(`limits.containers = ${this.#max} reached`) },
+      );
+    }
+    this.#pending++;
+    try {
+      const created = await create();
+      this.#held.add(idOf(created));
+      return created;
+    } finally {
+      this.#pending--;
+    }
+  }
+}
