@@ -48,6 +48,18 @@ export const PoolConfig = object({
 /** Containers started ahead of time, each handed to one session. */
 export type PoolConfig = z.output<typeof PoolConfig>;
 
+/** The `sftp` subsystem (SFTP clients, OpenSSH 9's scp, IDEs). */
+export const SftpConfig = object({
+  enabled: boolean()
+    .describe("Serve the `sftp` subsystem; when off, clients get a clean refusal.")
+    .default(true),
+  readOnly: boolean()
+    .describe("Serve it read-only (sftp-server's `-R`): downloads only.")
+    .default(false),
+});
+/** The `sftp` subsystem. */
+export type SftpConfig = z.output<typeof SftpConfig>;
+
 /**
  * How a session's container is built: the global settings, overridable per
  * user. Every key has its default, so a file sets only what it changes.
@@ -135,6 +147,8 @@ export const ContainerConfig = object({
     .describe("Seconds a container may exist, whatever uses it; 0 for no limit.")
     .default(0),
   pool: PoolConfig.describe("Warm pool for `session` mode.").default({ size: 0 }),
+  sftp: SftpConfig.describe("The `sftp` subsystem (SFTP, scp, IDEs); replaced as a whole per user.")
+    .default({ enabled: true, readOnly: false }),
 });
 /** How a session's container is built. Global defaults, overridable per user. */
 export type ContainerConfig = z.output<typeof ContainerConfig>;

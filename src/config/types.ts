@@ -5,7 +5,13 @@
  * @module
  */
 export type { Config, UnsafeConfig, UserConfig } from "./config_schema.ts";
-export type { ContainerConfig, ContainerMode, PoolConfig, PullPolicy } from "./container_schema.ts";
+export type {
+  ContainerConfig,
+  ContainerMode,
+  PoolConfig,
+  PullPolicy,
+  SftpConfig,
+} from "./container_schema.ts";
 export type { LimitsConfig, UserLimitsConfig } from "./limits_schema.ts";
 export type { MountConfig } from "./mount_schema.ts";
 export type { PenaltyConfig, ServerConfig } from "./server_schema.ts";

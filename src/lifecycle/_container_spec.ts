@@ -1,6 +1,7 @@
 import type { ContainerConfig } from "../config/types.ts";
 import { type ContainerSpec, type ExecSpec, LABELS } from "../runtime/mod.ts";
 import type { SessionContext } from "../session/mod.ts";
+import { sessionCommand, wantsTty } from "./_session_command.ts";
 
 /** Who a container belongs to, as its labels say. */
 export interface ContainerOwner {
@@ -37,16 +38,6 @@ export function containerLabels(
       : {}),
     ...(container.disk > 0 ? { [LABELS.disk]: String(container.disk) } : {}),
   };
-}
-
-/** What a session runs: its shell, or `<shell> -c <command>`. */
-export function sessionCommand(
-  ctx: Pick<SessionContext, "request">,
-  container: ContainerConfig,
-): string[] {
-  return ctx.request.kind === "exec"
-    ? [container.shell, "-c", ctx.request.command]
-    : [container.shell];
 }
 
 /** A session's environment: the allowed client variables, `TERM`, then the operator's, which win. */
@@ -97,8 +88,8 @@ export function sessionContainerSpec(
     name: `capsule-${ctx.id}`,
     cmd: sessionCommand(ctx, container),
     env: sessionEnv(ctx, container),
-    tty: ctx.pty !== undefined,
-    ...(ctx.pty ? { size: { cols: ctx.pty.cols, rows: ctx.pty.rows } } : {}),
+    tty: wantsTty(ctx),
+    ...(ctx.pty && wantsTty(ctx) ? { size: { cols: ctx.pty.cols, rows: ctx.pty.rows } } : {}),
     labels: containerLabels(
       instance,
       {
@@ -141,8 +132,8 @@ export function sessionExecSpec(ctx: SessionContext, container: ContainerConfig)
     shell: container.shell,
     cmd: sessionCommand(ctx, container),
     env: sessionEnv(ctx, container),
-    tty: ctx.pty !== undefined,
-    ...(ctx.pty ? { size: { cols: ctx.pty.cols, rows: ctx.pty.rows } } : {}),
+    tty: wantsTty(ctx),
+    ...(ctx.pty && wantsTty(ctx) ? { size: { cols: ctx.pty.cols, rows: ctx.pty.rows } } : {}),
     workdir: container.workdir,
     user: container.user,
   };

@@ -7,6 +7,7 @@ import type {
   ExecSpec,
   RunningProcess,
 } from "../runtime/mod.ts";
+import type { ToolSet } from "../tools/mod.ts";
 
 /**
  * A {@linkcode ContainerRuntime} that creates at most `max` containers at a
@@ -73,6 +74,10 @@ export class ContainerBudget implements ContainerRuntime {
 
   enableDiskQuota(image: string): Promise<boolean> {
     return this.#runtime.enableDiskQuota(image);
+  }
+
+  installTools(tools: ToolSet, image: string): Promise<string> {
+    return this.#runtime.installTools(tools, image);
   }
 
   async #counted<T>(create: () => Promise<T>, idOf: (created: T) => string): Promise<T> {

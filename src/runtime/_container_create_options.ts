@@ -2,6 +2,7 @@
 import type Docker from "dockerode";
 import { onceSized } from "./_tty_size.ts";
 import type { ContainerSpec } from "./container_runtime.ts";
+import { TOOLS_MOUNT } from "../tools/mod.ts";
 
 /**
  * The engine's create options for `spec`, locked down: docker-init as PID 1,
@@ -14,7 +15,7 @@ import type { ContainerSpec } from "./container_runtime.ts";
 export function containerCreateOptions(
   spec: ContainerSpec,
   attached: boolean,
-  options: { diskQuota?: boolean } = {},
+  options: { diskQuota?: boolean; toolsVolume?: string } = {},
 ): Docker.ContainerCreateOptions {
   return {
     name: spec.name,
@@ -43,6 +44,16 @@ export function containerCreateOptions(
       NanoCpus: Math.round(spec.cpus * 1e9),
       PidsLimit: spec.pids > 0 ? spec.pids : null,
       Binds: spec.mounts.map((m) => `${m.source}:${m.target}${m.readOnly ? ":ro" : ""}`),
+      ...(options.toolsVolume
+        ? {
+          Mounts: [{
+            Type: "volume",
+            Source: options.toolsVolume,
+            Target: TOOLS_MOUNT,
+            ReadOnly: true,
+          }],
+        }
+        : {}),
       // Locked down by default: no capabilities, no privilege gain, the
       // engine's default seccomp profile, and no engine log of the session.
       CapDrop: ["ALL"],

@@ -1,4 +1,5 @@
 import type { PullPolicy } from "../config/types.ts";
+import type { ToolSet } from "../tools/mod.ts";
 
 /** A bind mount of a host path into a container. */
 export interface BindMount {
@@ -178,4 +179,13 @@ export interface ContainerRuntime {
    * @returns whether the quota is now in force
    */
   enableDiskQuota(image: string): Promise<boolean>;
+  /**
+   * Puts this build of capsule's static tools on the engine (a volume filled
+   * once, using a created container of `image`), and from then on mounts it
+   * read-only at `/.capsule` in every container it creates, with
+   * `/.capsule/bin` last in their PATH.
+   *
+   * @returns the volume's name
+   */
+  installTools(tools: ToolSet, image: string): Promise<string>;
 }

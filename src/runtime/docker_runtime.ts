@@ -8,6 +8,8 @@ import { DockerProcess } from "./_docker_process.ts";
 import { engineErrorOf, engineMessage, isUnreachable, unreachable } from "./_engine_errors.ts";
 import { ensureImage } from "./_ensure_image.ts";
 import { LABELS } from "./labels.ts";
+import { ensureToolsVolume } from "./_tools_volume.ts";
+import { TOOLS_BIN, type ToolSet } from "../tools/mod.ts";
 import type {
   ContainerRuntime,
   ContainerSpec,
@@ -41,6 +43,10 @@ export class DockerRuntime implements ContainerRuntime {
   readonly #docker: Docker;
   /** Whether `spec.disk` becomes a storage quota (see `enableDiskQuota`). */
   #diskQuota = false;
+  /** The tools volume mounted into every container, once installed. */
+  #toolsVolume: string | undefined;
+  /** Each image's own PATH, looked up once. */
+  readonly #imagePaths = new Map<string, Promise<string>>();
 
   /** @param host engine address; empty for `DOCKER_HOST` or the default socket */
   constructor(host = "") {
@@ -63,7 +69,10 @@ export class DockerRuntime implements ContainerRuntime {
   async #create(spec: ContainerSpec, attached: boolean): Promise<Docker.Container> {
     try {
       return await this.#docker.createContainer(
-        containerCreateOptions(spec, attached, { diskQuota: this.#diskQuota }),
+        containerCreateOptions(await this.#withTools(spec), attached, {
+          diskQuota: this.#diskQuota,
+          ...(this.#toolsVolume ? { toolsVolume: this.#toolsVolume } : {}),
+        }),
       );
     } catch (error) {
       if (isUnreachable(error)) throw unreachable(error);
@@ -231,6 +240,28 @@ export class DockerRuntime implements ContainerRuntime {
     }));
   }
 
+  async installTools(tools: ToolSet, image: string): Promise<string> {
+    try {
+      this.#toolsVolume = await ensureToolsVolume(this.#docker, tools, image);
+    } catch (error) {
+      if (isUnreachable(error)) throw unreachable(error);
+      throw error;
+    }
+    return this.#toolsVolume;
+  }
+
+  /** `spec` with the tools' folder last in PATH (the image's PATH, unless the operator set one). */
+  async #withTools(spec: ContainerSpec): Promise<ContainerSpec> {
+    if (!this.#toolsVolume || spec.env.some((e) => e.startsWith("PATH="))) return spec;
+    let path = this.#imagePaths.get(spec.image);
+    if (!path) {
+      path = imagePath(this.#docker, spec.image);
+      this.#imagePaths.set(spec.image, path);
+      path.catch(() => this.#imagePaths.delete(spec.image));
+    }
+    return { ...spec, env: [...spec.env, `PATH=${await path}:${TOOLS_BIN}`] };
+  }
+
   async enableDiskQuota(image: string): Promise<boolean> {
     // A created (never started) container is enough: the engine refuses the
     // option at creation when its storage driver has no quotas.
@@ -258,4 +289,15 @@ export class DockerRuntime implements ContainerRuntime {
 function engineTime(ms: number): string {
   const nanos = String(Math.round(ms % 1000) * 1_000_000).padStart(9, "0");
   return `${Math.floor(ms / 1000)}.${nanos}`;
+}
+
+/** The engine's PATH when an image sets none. */
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** The PATH an image's processes get. */
+async function imagePath(docker: Docker, image: string): Promise<string> {
+  const info = await docker.getImage(image).inspect();
+  const env: string[] = info.Config?.Env ?? [];
+  const path = env.find((e) => e.startsWith("PATH="));
+  return path ? path.slice("PATH=".length) : DEFAULT_PATH;
 }

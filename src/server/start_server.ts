@@ -23,6 +23,8 @@ import { type ConnectionLimits, loadHostKeys, randomId, SshServer } from "../ssh
 import { reportReload } from "./report_reload.ts";
 import { chooseDiskLimit, ContainerBudget, DiskWatcher, UserCaps } from "../limits/mod.ts";
 import { refusedSessionChain, sessionChain } from "./session_chain.ts";
+import { refusalOf } from "./refusal_of.ts";
+import { ToolsInstaller } from "./tools_installer.ts";
 
 /** A started capsule server. */
 export interface RunningServer {
@@ -86,6 +88,9 @@ export async function startServer(
   // Nothing is live yet: whatever this instance left behind goes.
   await sweeper.sweep();
   sweeper.start();
+  // Before the pool fills: every container should have the tools.
+  const tools = new ToolsInstaller(runtime, { image: config.container.image, logger });
+  await tools.install();
 
   const alarms = new ContainerAlarms();
   const disk = await chooseDiskLimit(runtime, config, logger);
@@ -136,6 +141,8 @@ export async function startServer(
         logger: connection.logger.child({ session: id }),
         envAllow,
         handler: connection.refused ? refusedSessionChain(connection.refused) : handler,
+        refusal: (request) =>
+          refusalOf(request, resolveContainer(current, connection.identity.username)),
       });
     },
   });
@@ -149,6 +156,7 @@ export async function startServer(
       server.stopAccepting();
       await sweeper.stop();
       await diskWatcher?.stop();
+      tools.stop();
       const open = server.sessions;
       logger.info("server.draining", { sessions: open.length, drain_ms: drainMs });
       for (const session of open) {

@@ -109,7 +109,8 @@ async function pumpStreams(
   let lastSignal: string | undefined;
   // Resizes and signals reach the engine paced: a flood of either from the
   // client must not flood the engine.
-  if (ctx.pty) {
+  // A subsystem (sftp) runs without a TTY even when the client asked for one.
+  if (ctx.pty && ctx.request.kind !== "subsystem") {
     ctx.onResize(pacedForwarder((size) => process.resize(size), {
       intervalMs: RESIZE_INTERVAL_MS,
       signal: ctx.signal,

@@ -29,6 +29,11 @@ export interface SessionOptions {
   handler: SessionHandler;
   /** Most env requests accepted per session. */
   maxEnv?: number;
+  /**
+   * Why a `shell`, `exec` or `subsystem` request is refused (policy: an
+   * unknown subsystem, SFTP turned off), or `undefined` to serve it.
+   */
+  refusal?(request: SessionRequest): string | undefined;
 }
 
 type State = "setup" | "running" | "closed";
@@ -78,6 +83,21 @@ export class Session {
   /** Whether a `shell` or `exec` request would be accepted now. */
   get canStart(): boolean {
     return this.#state === "setup";
+  }
+
+  /**
+   * Whether `request` may start this session, by policy; a refusal is logged
+   * (`session.refused`) and the channel stays open for another request.
+   */
+  admits(request: SessionRequest): boolean {
+    const reason = this.#options.refusal?.(request);
+    if (reason === undefined) return true;
+    this.#options.logger.info("session.refused", {
+      kind: request.kind,
+      ...(request.kind === "subsystem" ? { subsystem: request.name.slice(0, 64) } : {}),
+      reason,
+    });
+    return false;
   }
 
   /** `pty-req`: accepted once, before the session starts. */

@@ -14,7 +14,10 @@ export interface PtyInfo extends WindowSize {
 }
 
 /** What the client asked the session to run. */
-export type SessionRequest = { kind: "shell" } | { kind: "exec"; command: string };
+export type SessionRequest =
+  | { kind: "shell" }
+  | { kind: "exec"; command: string }
+  | { kind: "subsystem"; name: string };
 
 /** How a session's process ended, as sent back to the client. */
 export type ExitStatus =

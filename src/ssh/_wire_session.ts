@@ -33,7 +33,7 @@ export function wireSession(
     accept: () => ServerChannel | undefined,
     reject?: () => void,
   ) => {
-    if (!session.canStart) return reject?.();
+    if (!session.canStart || !session.admits(request)) return reject?.();
     const accepted = accept();
     if (!accepted) return;
     io = new ChannelIO(accepted);
@@ -43,6 +43,10 @@ export function wireSession(
   channel.on(
     "exec",
     (accept, reject, info) => start({ kind: "exec", command: info.command }, accept, reject),
+  );
+  channel.on(
+    "subsystem",
+    (accept, reject, info) => start({ kind: "subsystem", name: info.name }, accept, reject),
   );
   channel.on("close", () => {
     // A channel closed before it started still needs its CHANNEL_CLOSE answered.

@@ -407,7 +407,7 @@ Deno.test("adversarial end to end: sessions under attack", async (t) => {
         const context = JSON.stringify(odd);
         assert.deepEqual(odd.sameChannel, {
           "x-capsule-bogus@example.com": "refused",
-          "subsystem sftp": "refused",
+          "subsystem x-capsule-nosuch": "refused",
           "x11-req": "refused",
           "auth-agent-req@openssh.com": "refused",
           command: { stdout: "usable||\n", status: 0 },

@@ -10,6 +10,7 @@ import type {
   OutputChunk,
   RunningProcess,
 } from "../../src/runtime/mod.ts";
+import type { ToolSet } from "../../src/tools/mod.ts";
 
 /** What a fake process does once started. */
 export interface FakeScript {
@@ -33,7 +34,8 @@ export type FakeCall =
   | { op: "signal"; id: string; name: string }
   | { op: "stdin"; id: string; data: string }
   | { op: "closeStdin"; id: string }
-  | { op: "enableDiskQuota"; image: string };
+  | { op: "enableDiskQuota"; image: string }
+  | { op: "installTools"; image: string; hash: string };
 
 /** A controllable queue of output chunks that ends when closed. */
 class ChunkQueue implements AsyncIterable<OutputChunk> {
@@ -197,6 +199,12 @@ export class FakeRuntime implements ContainerRuntime {
         }))
         .filter((c) => Object.entries(labels).every(([k, v]) => c.labels[k] === v)),
     );
+  }
+
+  /** Records the install and names the volume as the real runtime does. */
+  installTools(tools: ToolSet, image: string): Promise<string> {
+    this.calls.push({ op: "installTools", image, hash: tools.hash });
+    return Promise.resolve(`capsule-tools-${tools.hash}`);
   }
 
   /** Like an engine without storage quotas, unless `diskQuota` is set. */

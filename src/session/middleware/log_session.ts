@@ -6,6 +6,7 @@ export function logSession(): SessionMiddleware {
     const started = performance.now();
     ctx.logger.info("session.start", {
       kind: ctx.request.kind,
+      ...(ctx.request.kind === "subsystem" ? { subsystem: ctx.request.name } : {}),
       tty: ctx.pty !== undefined,
       env: Object.keys(ctx.env),
     });

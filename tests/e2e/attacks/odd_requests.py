@@ -1,6 +1,6 @@
 """Requests capsule must refuse cleanly, on one authenticated connection.
 
-On one session channel: an unknown request, a subsystem, x11-req and
+On one session channel: an unknown request, an unknown subsystem, x11-req and
 auth-agent-req, each with want-reply; then a command on that same channel.
 On the connection: an unknown channel type, direct-tcpip to TARGET_PORT,
 a tcpip-forward global request; then a command on a new channel.
@@ -31,7 +31,9 @@ def main():
         chan = transport.open_session(timeout=15)
         out["sameChannel"] = {
             "x-capsule-bogus@example.com": request(chan, "x-capsule-bogus@example.com"),
-            "subsystem sftp": request(chan, "subsystem", lambda m: m.add_string("sftp")),
+            "subsystem x-capsule-nosuch": request(
+                chan, "subsystem", lambda m: m.add_string("x-capsule-nosuch")
+            ),
             "x11-req": request(chan, "x11-req", _x11),
             "auth-agent-req@openssh.com": request(chan, "auth-agent-req@openssh.com"),
             "command": run_command(chan, 'echo "usable|$DISPLAY|$SSH_AUTH_SOCK"'),
