@@ -60,6 +60,17 @@ export const SftpConfig = object({
 /** The `sftp` subsystem. */
 export type SftpConfig = z.output<typeof SftpConfig>;
 
+/** Forwarding into the container; each kind is off unless turned on. */
+export const ForwardingConfig = object({
+  local: boolean()
+    .describe(
+      "Local and dynamic forwarding (`ssh -L`, `ssh -D`) to addresses and sockets as the container sees them.",
+    )
+    .default(false),
+});
+/** Forwarding into the container. */
+export type ForwardingConfig = z.output<typeof ForwardingConfig>;
+
 /**
  * How a session's container is built: the global settings, overridable per
  * user. Every key has its default, so a file sets only what it changes.
@@ -147,6 +158,9 @@ export const ContainerConfig = object({
     .describe("Seconds a container may exist, whatever uses it; 0 for no limit.")
     .default(0),
   pool: PoolConfig.describe("Warm pool for `session` mode.").default({ size: 0 }),
+  forwarding: ForwardingConfig.describe(
+    "Forwarding into the container (deny by default); replaced as a whole per user.",
+  ).default({ local: false }),
   sftp: SftpConfig.describe("The `sftp` subsystem (SFTP, scp, IDEs); replaced as a whole per user.")
     .default({ enabled: true, readOnly: false }),
 });

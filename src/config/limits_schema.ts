@@ -17,6 +17,11 @@ export const LimitsConfig = object({
       "Containers on this server in total (all users and modes, the warm pool included); 0 for no cap.",
     )
     .default(500),
+  forwardsPerConnection: integer({ min: 0 })
+    .describe(
+      "Forwarded channels (`ssh -L`, `-D`) one connection may have open at once; 0 for no cap.",
+    )
+    .default(32),
 });
 /** Caps on what users hold at once, over the whole server; 0 for no cap. */
 export type LimitsConfig = z.output<typeof LimitsConfig>;

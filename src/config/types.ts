@@ -8,6 +8,7 @@ export type { Config, UnsafeConfig, UserConfig } from "./config_schema.ts";
 export type {
   ContainerConfig,
   ContainerMode,
+  ForwardingConfig,
   PoolConfig,
   PullPolicy,
   SftpConfig,

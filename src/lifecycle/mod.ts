@@ -8,3 +8,4 @@ export * from "./warm_pool.ts";
 export * from "./placement_by_mode.ts";
 export * from "./orphan_sweeper.ts";
 export * from "./container_alarms.ts";
+export * from "./connection_containers.ts";

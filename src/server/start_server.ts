@@ -8,7 +8,9 @@ import {
 } from "../config/mod.ts";
 import type { Config, ContainerConfig } from "../config/types.ts";
 import { CapsuleError, describeError } from "../errors/mod.ts";
+import { LocalForwarder } from "../forward/mod.ts";
 import {
+  ConnectionContainers,
   ContainerAlarms,
   FreshContainers,
   OrphanSweeper,
@@ -113,8 +115,15 @@ export async function startServer(
   const shared = new SharedContainers(runtime, { instance, live, logger, alarms });
   // Containers still being given back after their session reported its exit status.
   const releases = new Set<Promise<void>>();
+  const connectionContainers = new ConnectionContainers();
+  const forwarder = new LocalForwarder(runtime, {
+    containers: connectionContainers,
+    containerFor: (user) => resolveContainer(current, user),
+    maxPerConnection: config.limits.forwardsPerConnection || Number.MAX_SAFE_INTEGER,
+  });
   const handler = sessionChain(placementByMode(pool, shared), {
     caps,
+    onPlaced: (ctx, containerId) => connectionContainers.add(ctx.connectionId, containerId),
     containerFor: (user) => resolveContainer(current, user),
     track: (release) => {
       releases.add(release);
@@ -132,6 +141,7 @@ export async function startServer(
       shared.connectionClosed(connectionId);
     },
     admit: (connectionId, identity) => caps.openConnection(identity.username, connectionId),
+    openTunnel: (request) => forwarder.open(request),
     openSession: (connection) => {
       const id = randomId();
       return new Session({

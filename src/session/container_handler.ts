@@ -19,6 +19,12 @@ export interface ContainerHandlerOptions {
    * what it took before it stops. Without it, the handler waits.
    */
   track?(release: Promise<void>): void;
+  /**
+   * Told which container a session's process runs in once it does; the call
+   * it returns is made when the session ends (for forwarding, which goes to
+   * the container of the connection's session).
+   */
+  onPlaced?(ctx: SessionContext, containerId: string): () => void;
 }
 
 /** Least time between two resize calls to the engine: at most five a second. */
@@ -55,6 +61,7 @@ export function containerHandler(
   return async (ctx) => {
     const container = options.containerFor(ctx.identity.username);
     const placed = await placement.launch(ctx, container);
+    const unplace = options.onPlaced?.(ctx, placed.process.containerId);
     const end = () => placed.end();
     ctx.signal.addEventListener("abort", end, { once: true });
     // The client may have left while the container was being created.
@@ -62,6 +69,7 @@ export function containerHandler(
     try {
       return await pump(ctx, placed, container);
     } finally {
+      unplace?.();
       ctx.signal.removeEventListener("abort", end);
       const released = placed.release().catch((error) => {
         ctx.logger.error("container.release_failed", { error: describeError(error) });

@@ -7,6 +7,8 @@ import type { Session } from "../session/mod.ts";
 import { authenticate } from "./authenticate.ts";
 import type { ConnectionLimits } from "./connection_limits.ts";
 import { wireSession } from "./_wire_session.ts";
+import { wireTunnels } from "./_wire_tunnels.ts";
+import type { TunnelOpener } from "../forward/mod.ts";
 
 /** What is known of a connection from accept on. */
 export interface ConnectionState {
@@ -38,6 +40,8 @@ export interface ConnectionDeps {
   ): Session;
   /** Whether an authenticated connection may run anything; the reason if not. */
   admit(connectionId: string, identity: Identity): Error | undefined;
+  /** Forwarded channels; without it they are refused by ssh2 ("administratively prohibited"). */
+  openTunnel?: TunnelOpener;
   /** Called once the connection closed, after its sessions were told to close. */
   onClose(connectionId: string): void;
   /** True once the server is shutting down: no new sessions. */
@@ -122,6 +126,13 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
       refusedTimer = setTimeout(end, REFUSED_LINGER_MS);
     }
     armIdle();
+    if (deps.openTunnel && !refused) {
+      wireTunnels(
+        client,
+        { connectionId: id, identity: user, logger: userLogger },
+        deps.openTunnel,
+      );
+    }
     client.on("session", (accept, reject) => {
       if (deps.stopping()) {
         userLogger.info("session.refused", { reason: "server shutting down" });

@@ -6,6 +6,7 @@ import net from "node:net";
 import type { Authenticator, Identity } from "../auth/mod.ts";
 import { describeError } from "../errors/mod.ts";
 import type { Logger } from "../log/mod.ts";
+import type { TunnelOpener } from "../forward/mod.ts";
 import type { Session } from "../session/mod.ts";
 import { Admission, sourceOf } from "./admission.ts";
 import { ALGORITHMS } from "./algorithms.ts";
@@ -39,6 +40,8 @@ export interface SshServerOptions {
    * anything (a per-user cap), or `undefined` to let it in.
    */
   admit?(connectionId: string, identity: Identity): Error | undefined;
+  /** Decides on and serves forwarded channels (`ssh -L`, `-D`); none refuses them all. */
+  openTunnel?: TunnelOpener;
   /** Text sent before authentication; empty for none. */
   banner?: string;
   /** Pre-authentication and per-connection limits (see `connectionLimits()` for the config's). */
@@ -214,6 +217,7 @@ export class SshServer {
       stopping: () => this.#stopped,
       onClose: (connectionId) => this.#options.onConnectionClose?.(connectionId),
       admit: (connectionId, identity) => this.#options.admit?.(connectionId, identity),
+      ...(this.#options.openTunnel ? { openTunnel: this.#options.openTunnel } : {}),
       track: (session) => this.#sessions.add(session),
       untrack: (session) => this.#sessions.delete(session),
     });

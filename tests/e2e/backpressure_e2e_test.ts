@@ -10,32 +10,13 @@ import { createHash } from "node:crypto";
 import { startDemoCapsule } from "../helpers/demo_capsule.ts";
 import { assertNoContainersLeft, requireEngine } from "../helpers/docker.ts";
 import { connectSsh2, openChannel } from "../helpers/ssh_client.ts";
+import { peakRss, rssOf } from "../helpers/rss.ts";
 
 const TOTAL = 512 * 1024 * 1024;
 const STALL_MS = 20_000;
 const LIMIT = 64 * 1024 * 1024;
 /** The repeating pattern both sides can produce: `yes` prints this line forever. */
 const LINE = "capsule backpressure test line\n";
-
-/** Resident memory of a process in bytes, through `ps` (Deno allows /proc reads only with --allow-all). */
-async function rssOf(pid: number): Promise<number> {
-  const out = await new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)] }).output();
-  const kb = Number(new TextDecoder().decode(out.stdout).trim());
-  assert.ok(out.code === 0 && kb > 0, `cannot read the RSS of ${pid}`);
-  return kb * 1024;
-}
-
-/** Samples the server's RSS until `stop` resolves; returns the highest value seen. */
-async function peakRss(pid: number, stop: Promise<unknown>): Promise<number> {
-  let peak = await rssOf(pid);
-  let done = false;
-  void stop.finally(() => (done = true));
-  while (!done) {
-    peak = Math.max(peak, await rssOf(pid));
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return peak;
-}
 
 /** The first `size` bytes of `yes "$LINE"` and their SHA-256. */
 function pattern(

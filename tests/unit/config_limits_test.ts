@@ -33,7 +33,12 @@ async function messages(promise: Promise<unknown>): Promise<string[]> {
 
 Deno.test("defaultConfig() has the resource limits' defaults", () => {
   const config = defaultConfig();
-  assert.deepEqual(config.limits, { sessionsPerUser: 10, connectionsPerUser: 10, containers: 500 });
+  assert.deepEqual(config.limits, {
+    sessionsPerUser: 10,
+    connectionsPerUser: 10,
+    containers: 500,
+    forwardsPerConnection: 32,
+  });
   assert.equal(config.container.disk, 1024 * MiB);
   assert.equal(config.container.readOnlyRootfs, false);
   assert.deepEqual(config.container.tmpfs, {});
@@ -56,7 +61,12 @@ Deno.test("loadConfig() reads limits, disk, tmpfs, readOnlyRootfs and every ulim
   ].join("\n");
   await withFile(yaml, async (file) => {
     const config = await loadConfig({ file, env: { HOME } });
-    assert.deepEqual(config.limits, { sessionsPerUser: 0, connectionsPerUser: 10, containers: 20 });
+    assert.deepEqual(config.limits, {
+      sessionsPerUser: 0,
+      connectionsPerUser: 10,
+      containers: 20,
+      forwardsPerConnection: 32,
+    });
     assert.equal(config.container.disk, 2048 * MiB);
     assert.equal(config.container.readOnlyRootfs, true);
     assert.deepEqual(config.container.tmpfs, { "/tmp": 64 * MiB, "/run/user": MiB });
@@ -114,7 +124,12 @@ Deno.test("loadConfig() sets the limits from CAPSULE_ variables and names them i
       CAPSULE_CONTAINER_ULIMITS_CORE: "0:0",
     },
   });
-  assert.deepEqual(config.limits, { sessionsPerUser: 3, connectionsPerUser: 2, containers: 40 });
+  assert.deepEqual(config.limits, {
+    sessionsPerUser: 3,
+    connectionsPerUser: 2,
+    containers: 40,
+    forwardsPerConnection: 32,
+  });
   assert.equal(config.container.disk, 512 * MiB);
   assert.equal(config.container.readOnlyRootfs, true);
   assert.deepEqual(config.container.ulimits, {
@@ -135,7 +150,12 @@ Deno.test("loadConfig() sets the limits from CAPSULE_ variables and names them i
 
 function withUsers(): Config {
   const config = defaultConfig();
-  config.limits = { sessionsPerUser: 4, connectionsPerUser: 2, containers: 100 };
+  config.limits = {
+    sessionsPerUser: 4,
+    connectionsPerUser: 2,
+    containers: 100,
+    forwardsPerConnection: 32,
+  };
   config.container.ulimits = { nofile: { soft: 100, hard: 200 }, core: { soft: 0, hard: 0 } };
   config.container.tmpfs = { "/tmp": 64 * MiB };
   config.users = {
