@@ -2,7 +2,8 @@
 # Makes sure of everything capsule needs to run and be tested on a Debian or
 # Ubuntu machine: Deno 2, a reachable Docker engine, a busybox image, capsule's
 # static tools for the containers (scripts/build-tools.sh), and (with --test)
-# the SSH clients the end-to-end tests drive.
+# the SSH, SFTP, scp and rsync clients the end-to-end tests drive and a Debian
+# test image (capsule-test-debian:latest, built with debootstrap).
 #
 # Usage: scripts/setup.sh [--test]
 # Idempotent: a second run only checks.
@@ -131,14 +132,87 @@ ensure_test_tools() {
   { command -v ps && command -v pgrep; } >/dev/null || missing+=(procps)
   /usr/bin/python3 -c 'import paramiko' >/dev/null 2>&1 || missing+=(python3-paramiko)
   /usr/bin/python3 -c 'import asyncssh' >/dev/null 2>&1 || missing+=(python3-asyncssh)
+  # The SFTP, scp and rsync clients of tests/e2e/sftp_e2e_test.ts.
+  command -v sftp >/dev/null || missing+=(openssh-client)
+  command -v psftp >/dev/null || missing+=(putty-tools)
+  command -v lftp >/dev/null || missing+=(lftp)
+  command -v rsync >/dev/null || missing+=(rsync)
+  # curl only speaks sftp:// when built with libssh2, as Debian's is.
+  { command -v curl >/dev/null && curl -V | grep -qw sftp; } || missing+=(curl)
+  command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || missing+=(debootstrap)
   if [ "${#missing[@]}" -gt 0 ]; then
+    # Sorted and unique: openssh-client and putty-tools may be listed twice.
+    mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
     apt_install "${missing[@]}"
   fi
+  if command -v curl >/dev/null && ! curl -V | grep -qw sftp; then
+    die "this curl has no sftp:// support (Debian's curl, built with libssh2, has it)"
+  fi
+}
+
+# --- Debian test image ------------------------------------------------------------
+# capsule-test-debian:latest: a minimal Debian with the image's own sftp-server,
+# scp and rsync, so that the SFTP tests cover both the image's tools and
+# capsule's (busybox has none). Built once with debootstrap, then kept.
+DEBIAN_TEST_IMAGE=capsule-test-debian:latest
+DEBIAN_TEST_SUITE=bookworm
+
+# The Debian mirror this machine's apt uses (deb822 or one-line sources), else
+# deb.debian.org. CAPSULE_DEBIAN_MIRROR overrides it.
+debian_mirror() {
+  if [ -n "${CAPSULE_DEBIAN_MIRROR:-}" ]; then
+    printf '%s\n' "$CAPSULE_DEBIAN_MIRROR"
+    return
+  fi
+  local uri=""
+  if [ -r /etc/apt/sources.list.d/debian.sources ]; then
+    # The URIs of the first stanza whose suites include the plain suite name.
+    uri=$(awk -v suite="$DEBIAN_TEST_SUITE" '
+      /^[[:space:]]*$/ { if (uris != "" && hit) { print uris; exit } uris = ""; hit = 0; next }
+      /^URIs:/ { uris = $2 }
+      /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == suite) hit = 1 }
+      END { if (uris != "" && hit) print uris }
+    ' /etc/apt/sources.list.d/debian.sources | head -n 1)
+  fi
+  if [ -z "$uri" ] && [ -r /etc/apt/sources.list ]; then
+    uri=$(awk -v suite="$DEBIAN_TEST_SUITE" '
+      $1 == "deb" { i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ } if ($(i + 1) == suite) { print $i; exit } }
+    ' /etc/apt/sources.list)
+  fi
+  printf '%s\n' "${uri:-http://deb.debian.org/debian}"
+}
+
+ensure_debian_test_image() {
+  docker image inspect "$DEBIAN_TEST_IMAGE" >/dev/null 2>&1 && return
+  command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || apt_install debootstrap
+  is_root || die "building $DEBIAN_TEST_IMAGE needs root (debootstrap)"
+  local mirror root started
+  mirror=$(debian_mirror)
+  root=$(mktemp -d)
+  trap 'rm -rf "$root"' RETURN
+  started=$(date +%s)
+  say "building $DEBIAN_TEST_IMAGE with debootstrap from $mirror (under a minute, once)"
+  if ! PATH="$PATH:/usr/sbin:/sbin" debootstrap --variant=minbase \
+    --include=bash,openssh-sftp-server,rsync,openssh-client \
+    "$DEBIAN_TEST_SUITE" "$root" "$mirror" >"$root.log" 2>&1; then
+    tail -n 20 "$root.log" >&2
+    rm -rf "$root" "$root.log"
+    die "debootstrap of $DEBIAN_TEST_SUITE from $mirror failed (set CAPSULE_DEBIAN_MIRROR to another mirror)"
+  fi
+  rm -f "$root.log"
+  # Not part of the image: debootstrap's package cache.
+  rm -rf "$root"/var/cache/apt/archives/*.deb
+  tar -C "$root" -c . | docker import -c 'CMD ["/bin/bash"]' - "$DEBIAN_TEST_IMAGE" >/dev/null
+  docker image inspect "$DEBIAN_TEST_IMAGE" >/dev/null 2>&1 || die "importing $DEBIAN_TEST_IMAGE failed"
+  say "built $DEBIAN_TEST_IMAGE in $(($(date +%s) - started)) s"
 }
 
 ensure_deno
 ensure_docker
 ensure_busybox
 ensure_capsule_tools
-[ "$want_test_tools" = 1 ] && ensure_test_tools
+if [ "$want_test_tools" = 1 ]; then
+  ensure_test_tools
+  ensure_debian_test_image
+fi
 say "ready: $(deno --version | head -n1), Docker $(docker version --format '{{.Server.Version}}'), busybox image present, tools in $tools_dir"

@@ -25,6 +25,28 @@ export async function requireEngine(): Promise<void> {
 }
 
 /**
+ * Throws a loud error when an image the tests need is missing (e.g.
+ * `capsule-test-debian:latest`, which `scripts/setup.sh --test` builds).
+ */
+export async function requireImage(image: string): Promise<void> {
+  const result = await docker(["image", "inspect", "--format", "{{.Id}}", image]);
+  if (result.code !== 0) {
+    throw new Error(
+      `The image "${image}" is missing: run scripts/setup.sh --test\n${result.stderr}`,
+    );
+  }
+}
+
+/** The command lines of the processes running in a container (`docker top`). */
+export async function containerProcesses(id: string): Promise<string[]> {
+  // docker top needs the pid column; the command line is all after it.
+  const result = await docker(["top", id, "-o", "pid,args"]);
+  if (result.code !== 0) throw new Error(`docker top failed: ${result.stderr}`);
+  return result.stdout.split("\n").slice(1).filter((l) => l !== "")
+    .map((l) => l.trim().replace(/^\d+\s+/, ""));
+}
+
+/**
  * Full ids of the containers capsule created (running or not): every one, or only
  * one server instance's, and only those with these labels too.
  */
