@@ -31,6 +31,14 @@ export const ALGORITHMS: Algorithms = {
     "aes256-ctr",
     "aes128-ctr",
   ],
-  hmac: ["hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com"],
+  // The encrypt-and-MAC SHA-2 pair after the encrypt-then-MAC one, as OpenSSH's own
+  // sshd offers: libssh2 before 1.11 (curl's sftp://, PHP, many backup tools) knows
+  // no other MAC and does no AEAD cipher. Clients that can pick ETM pick it first.
+  hmac: [
+    "hmac-sha2-256-etm@openssh.com",
+    "hmac-sha2-512-etm@openssh.com",
+    "hmac-sha2-256",
+    "hmac-sha2-512",
+  ],
   compress: ["none"],
 };

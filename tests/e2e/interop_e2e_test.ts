@@ -114,6 +114,8 @@ Deno.test("end to end: interoperability with other clients", async (t) => {
           "-y",
           "-c",
           "aes128-ctr",
+          "-m",
+          "hmac-sha1",
           "-p",
           String(capsule.port),
           "alice@127.0.0.1",
