@@ -89,6 +89,13 @@ export const Config = object({
       .describe("Names (`*` at the end allowed) of client `env` variables passed to the container.")
       .default(["LANG", "LC_*"]),
   }).describe("Sessions.").prefault({}),
+  audit: object({
+    file: string()
+      .describe(
+        "JSON-lines audit file (mode 0600, appended, reopened on SIGHUP); relative to the working directory; empty for none.",
+      )
+      .default(""),
+  }).describe("The audit log: who did what, one JSON object per line.").prefault({}),
   docker: object({
     host: string()
       .describe("Engine address; empty for `DOCKER_HOST` or the default socket.")

@@ -48,6 +48,7 @@ export async function serve(config: Config, options?: ServeOptions): Promise<num
 
   const running = server;
   const onHangup = () => {
+    running.reopenLogs();
     if (!options) return;
     options.reload().then(
       (next) => running.reload(next),

@@ -1,3 +1,4 @@
+import { auditConnections, AuditedRuntime, auditPlacement } from "../audit/mod.ts";
 import { Authenticator, findWellKnownPasswords } from "../auth/mod.ts";
 import {
   isLoopbackHost,
@@ -25,6 +26,7 @@ import { chooseDiskLimit, ContainerBudget, DiskWatcher, UserCaps } from "../limi
 import { refusedSessionChain, sessionChain } from "./session_chain.ts";
 import { refusalOf } from "./refusal_of.ts";
 import { ToolsInstaller } from "./tools_installer.ts";
+import { openObservability } from "./observability.ts";
 
 /** A started capsule server. */
 export interface RunningServer {
@@ -37,6 +39,8 @@ export interface RunningServer {
   shutdown(options: { drainMs: number; now?: AbortSignal }): Promise<void>;
   /** Takes users, keys and container settings from a reloaded config; live sessions carry on. */
   reload(config: Config): void;
+  /** Reopens the audit file (SIGHUP, after log rotation moved it). */
+  reopenLogs(): void;
 }
 
 /** Options of {@linkcode startServer}. */
@@ -65,8 +69,10 @@ export async function startServer(
 ): Promise<RunningServer> {
   const { logger } = options;
   await refuseWeakPasswords(config);
+  const observe = openObservability(config, { logger });
+  const audited = new AuditedRuntime(options.runtime, { recorder: observe.recorder });
   // Every container this server makes counts against `limits.containers`.
-  const runtime = new ContainerBudget(options.runtime, config.limits.containers);
+  const runtime = new ContainerBudget(audited, config.limits.containers);
   runtime.ping().catch((error) => {
     logger.warn("engine.unreachable", { error: describeError(error) });
   });
@@ -113,8 +119,14 @@ export async function startServer(
   const shared = new SharedContainers(runtime, { instance, live, logger, alarms });
   // Containers still being given back after their session reported its exit status.
   const releases = new Set<Promise<void>>();
-  const handler = sessionChain(placementByMode(pool, shared), {
+  const placement = auditPlacement(
+    placementByMode(pool, shared),
+    observe.recorder,
+    (id) => audited.placementOf(id),
+  );
+  const handler = sessionChain(placement, {
     caps,
+    ...(observe.sessions ? { audit: observe.sessions } : {}),
     containerFor: (user) => resolveContainer(current, user),
     track: (release) => {
       releases.add(release);
@@ -127,6 +139,7 @@ export async function startServer(
     logger,
     banner: config.server.banner,
     limits: connectionLimits(config),
+    observer: auditConnections(observe.recorder),
     onConnectionClose: (connectionId) => {
       caps.closeConnection(connectionId);
       shared.connectionClosed(connectionId);
@@ -140,9 +153,26 @@ export async function startServer(
         identity: connection.identity,
         logger: connection.logger.child({ session: id }),
         envAllow,
-        handler: connection.refused ? refusedSessionChain(connection.refused) : handler,
-        refusal: (request) =>
-          refusalOf(request, resolveContainer(current, connection.identity.username)),
+        handler: connection.refused
+          ? refusedSessionChain(connection.refused, observe.sessions)
+          : handler,
+        refusal: (request) => {
+          const reason = refusalOf(
+            request,
+            resolveContainer(current, connection.identity.username),
+          );
+          if (reason !== undefined) {
+            observe.recorder.record("session.refused", {
+              connection: connection.connectionId,
+              user: connection.identity.username,
+              session: id,
+              kind: request.kind,
+              ...(request.kind === "subsystem" ? { subsystem: request.name.slice(0, 64) } : {}),
+              reason,
+            });
+          }
+          return reason;
+        },
       });
     },
   });
@@ -176,6 +206,7 @@ export async function startServer(
       );
       if (!tidied) logger.warn("server.cleanup_timeout", { limit_ms: CLEANUP_LIMIT_MS });
       await withinMs(CLEANUP_LIMIT_MS, sweeper.sweep());
+      await observe.close();
       logger.info("server.stopped");
     },
     reload(next) {
@@ -184,6 +215,9 @@ export async function startServer(
       runtime.max = next.limits.containers;
       authenticator.update(next);
       pool.configure(pooledProfiles(next));
+    },
+    reopenLogs() {
+      observe.reopen();
     },
   };
 }
