@@ -47,6 +47,8 @@ export interface RunningServer {
 export interface StartServerOptions {
   logger: Logger;
   runtime: ContainerRuntime;
+  /** capsule's version, for the metrics' `capsule_build_info` (default `unknown`). */
+  version?: string;
 }
 
 /** The instance label of a config: `server.instance`, or the listen address. */
@@ -69,8 +71,15 @@ export async function startServer(
 ): Promise<RunningServer> {
   const { logger } = options;
   await refuseWeakPasswords(config);
-  const observe = openObservability(config, { logger });
-  const audited = new AuditedRuntime(options.runtime, { recorder: observe.recorder });
+  const observe = openObservability(config, {
+    logger,
+    version: options.version ?? "unknown",
+    containers: () => audited.counts(),
+  });
+  const audited: AuditedRuntime = new AuditedRuntime(options.runtime, {
+    recorder: observe.recorder,
+    onEngineError: (operation) => observe.engineError(operation),
+  });
   // Every container this server makes counts against `limits.containers`.
   const runtime = new ContainerBudget(audited, config.limits.containers);
   runtime.ping().catch((error) => {
@@ -179,11 +188,14 @@ export async function startServer(
   const listen = parseListen(config.server.listen);
   const address = await server.listen(listen.host, listen.port);
   logger.info("server.listening", { host: address.host, port: address.port, instance });
+  let listening = true;
+  await observe.serveMetrics({ ping: () => runtime.ping(), listening: () => listening });
 
   return {
     address,
     async shutdown({ drainMs, now }) {
       server.stopAccepting();
+      listening = false;
       await sweeper.stop();
       await diskWatcher?.stop();
       tools.stop();
