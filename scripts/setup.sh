@@ -128,6 +128,7 @@ ensure_test_tools() {
   command -v nc >/dev/null || missing+=(netcat-openbsd)
   command -v dbclient >/dev/null || missing+=(dropbear-bin)
   command -v plink >/dev/null || missing+=(putty-tools)
+  command -v asciinema >/dev/null || missing+=(asciinema)
   { command -v ps && command -v pgrep; } >/dev/null || missing+=(procps)
   /usr/bin/python3 -c 'import paramiko' >/dev/null 2>&1 || missing+=(python3-paramiko)
   /usr/bin/python3 -c 'import asyncssh' >/dev/null 2>&1 || missing+=(python3-asyncssh)

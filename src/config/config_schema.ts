@@ -96,6 +96,16 @@ export const Config = object({
       )
       .default(""),
   }).describe("The audit log: who did what, one JSON object per line.").prefault({}),
+  recording: object({
+    dir: string()
+      .describe(
+        "Directory for asciicast v2 recordings of TTY sessions (files mode 0600); relative to the working directory; empty for none.",
+      )
+      .default(""),
+    input: boolean()
+      .describe("Record what the user types too (passwords typed at prompts included).")
+      .default(false),
+  }).describe("Recordings of TTY sessions (asciicast v2).").prefault({}),
   docker: object({
     host: string()
       .describe("Engine address; empty for `DOCKER_HOST` or the default socket.")

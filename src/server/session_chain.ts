@@ -1,4 +1,5 @@
 import { type AuditRecorder, auditSession } from "../audit/mod.ts";
+import { recordSession, type RecordSessionOptions } from "../recording/mod.ts";
 import { limitSessions, type UserCaps } from "../limits/mod.ts";
 import {
   composeSession,
@@ -16,6 +17,8 @@ export interface SessionChainOptions extends ContainerHandlerOptions {
   caps?: UserCaps;
   /** Where each session's end, refusals and SFTP operations are audited. */
   audit?: SessionAudit;
+  /** Where TTY sessions are recorded (asciicast v2); absent for none. */
+  recording?: RecordSessionOptions;
 }
 
 /** The audit of sessions: where events go, and whether SFTP operations are among them. */
@@ -31,7 +34,8 @@ export interface SessionAudit {
  * one line for the user and an exit status, so that a failed session's end is
  * logged too; `auditSession`, inside that, audits how each session ended
  * (and its SFTP operations); `limitSessions` refuses a session over its user's cap before
- * anything is created; `containerHandler`, innermost, runs the session in the
+ * anything is created; `recordSession` records a TTY session that got that
+ * far; `containerHandler`, innermost, runs the session in the
  * container `placement` gives it.
  *
  * @param placement where sessions run
@@ -47,6 +51,7 @@ export function sessionChain(
       recoverErrors(),
       ...(options.audit ? [auditSession(options.audit.recorder, options.audit)] : []),
       ...(options.caps ? [limitSessions(options.caps)] : []),
+      ...(options.recording ? [recordSession(options.recording)] : []),
     ],
     containerHandler(placement, options),
   );

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { auditConnections, AuditedRuntime, auditPlacement } from "../audit/mod.ts";
 import { Authenticator, findWellKnownPasswords } from "../auth/mod.ts";
 import {
@@ -136,6 +137,9 @@ export async function startServer(
   const handler = sessionChain(placement, {
     caps,
     ...(observe.sessions ? { audit: observe.sessions } : {}),
+    ...(config.recording.dir !== ""
+      ? { recording: { dir: resolve(config.recording.dir), input: config.recording.input } }
+      : {}),
     containerFor: (user) => resolveContainer(current, user),
     track: (release) => {
       releases.add(release);

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { logTail } from "../helpers/adversary.ts";
 import { DEMO_PASSWORD, demoPasswordHash, startDemoCapsule } from "../helpers/demo_capsule.ts";
 import { assertNoContainersLeft, requireEngine } from "../helpers/docker.ts";
-import { type Login, ssh } from "../helpers/ssh_client.ts";
+import { collect, connectSsh2, type Login, openChannel, ssh } from "../helpers/ssh_client.ts";
 
 /** Where scripts/setup.sh --test puts promtool (from Debian's prometheus package). */
 const PROMTOOL = Deno.env.get("CAPSULE_PROMTOOL") ?? "/var/cache/capsule/promtool";
@@ -103,6 +103,7 @@ Deno.test("end to end: audit log, metrics and health", async (t) => {
   const { capsule, login } = await startDemoCapsule({
     config: {
       audit: { file: auditPath },
+      recording: { dir: `${auditDir}/casts` },
       server: { metrics: { listen: "127.0.0.1:0" } },
       users: {
         nosftp: { passwordHash: await demoPasswordHash(), container: { sftp: { enabled: false } } },
@@ -228,6 +229,55 @@ Deno.test("end to end: audit log, metrics and health", async (t) => {
       find("sftp.remove", (l) => l.path === "/tmp/d/up.txt");
       find("sftp.rmdir", (l) => l.path === "/tmp/d");
       find("connection.close", (l) => l.reason === "client" && typeof l.duration_ms === "number");
+    });
+
+    await t.step("a TTY session is recorded in asciicast v2, which asciinema plays", async () => {
+      const client = await connectSsh2(login);
+      try {
+        // The words are octal escapes in the command: only the output has them in UTF-8.
+        const channel = await openChannel(
+          client,
+          { exec: "sleep 0.5; printf 'h\\303\\251llo w\\303\\266rld\\n'" },
+          { pty: { term: "xterm", cols: 80, rows: 24 } },
+        );
+        const done = collect(channel);
+        channel.setWindow(30, 100, 0, 0);
+        const result = await done;
+        assert.equal(result.code, 0);
+        assert.match(result.stdout, /héllo wörld/);
+      } finally {
+        client.end();
+      }
+      const dir = `${auditDir}/casts`;
+      let files: string[] = [];
+      let text = "";
+      assert.ok(
+        await eventually(async () => {
+          files = [];
+          for await (const entry of Deno.readDir(dir)) files.push(entry.name);
+          text = files.length === 1 ? await Deno.readTextFile(`${dir}/${files[0]}`) : "";
+          return text.includes("wörld");
+        }),
+        `one recording with the output: ${files.join(", ")}: ${text}`,
+      );
+      const path = `${dir}/${files[0]}`;
+      assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+      assert.match(files[0]!, /-demo-[0-9a-f]+\.cast$/);
+      const [header, ...events] = text.trim().split("\n").map((l) => JSON.parse(l));
+      assert.equal(header.version, 2);
+      assert.equal(header.width, 80);
+      assert.equal(header.height, 24);
+      assert.ok(events.some((e: unknown[]) => e[1] === "r" && e[2] === "100x30"), text);
+      assert.ok(events.every((e: unknown[]) => e[1] !== "i"), "no input without recording.input");
+      // asciinema cat reads /dev/tty; script(1) (bsdutils) gives it a terminal.
+      const played = await new Deno.Command("script", {
+        args: ["-q", "-e", "-c", `asciinema cat '${path}'`, "/dev/null"],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const dec = new TextDecoder();
+      assert.equal(played.code, 0, dec.decode(played.stderr));
+      assert.match(dec.decode(played.stdout), /héllo wörld/);
     });
 
     await t.step("SIGHUP reopens the audit file (log rotation)", async () => {
