@@ -129,6 +129,7 @@ ensure_test_tools() {
   command -v nc >/dev/null || missing+=(netcat-openbsd)
   command -v dbclient >/dev/null || missing+=(dropbear-bin)
   command -v plink >/dev/null || missing+=(putty-tools)
+  command -v asciinema >/dev/null || missing+=(asciinema)
   { command -v ps && command -v pgrep; } >/dev/null || missing+=(procps)
   /usr/bin/python3 -c 'import paramiko' >/dev/null 2>&1 || missing+=(python3-paramiko)
   /usr/bin/python3 -c 'import asyncssh' >/dev/null 2>&1 || missing+=(python3-asyncssh)
@@ -207,6 +208,28 @@ ensure_debian_test_image() {
   say "built $DEBIAN_TEST_IMAGE in $(($(date +%s) - started)) s"
 }
 
+# --- promtool: the end-to-end tests check /metrics with `promtool check metrics` --
+# Debian ships it inside its prometheus package; only the binary is taken (the
+# service is not installed), into ${CAPSULE_PROMTOOL:-/var/cache/capsule/promtool}.
+promtool_bin="${CAPSULE_PROMTOOL:-/var/cache/capsule/promtool}"
+ensure_promtool() {
+  [ -x "$promtool_bin" ] && return
+  is_root || die "promtool missing: run this script as root, or put it at $promtool_bin"
+  command -v apt-get >/dev/null || die "promtool missing and no apt-get: put it at $promtool_bin"
+  local work
+  work=$(mktemp -d)
+  say "fetching promtool from Debian's prometheus package"
+  if ! (cd "$work" && apt-get download -qq prometheus >/dev/null 2>&1); then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    (cd "$work" && apt-get download -qq prometheus >/dev/null 2>&1) || die "apt-get download prometheus failed"
+  fi
+  dpkg -x "$work"/prometheus_*.deb "$work/root"
+  mkdir -p "$(dirname "$promtool_bin")"
+  install -m 0755 "$work/root/usr/bin/promtool" "$promtool_bin.tmp"
+  mv "$promtool_bin.tmp" "$promtool_bin"
+  rm -rf "$work"
+}
+
 ensure_deno
 ensure_docker
 ensure_busybox
@@ -214,5 +237,6 @@ ensure_capsule_tools
 if [ "$want_test_tools" = 1 ]; then
   ensure_test_tools
   ensure_debian_test_image
+  ensure_promtool
 fi
 say "ready: $(deno --version | head -n1), Docker $(docker version --format '{{.Server.Version}}'), busybox image present, tools in $tools_dir"

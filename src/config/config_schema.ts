@@ -89,6 +89,23 @@ export const Config = object({
       .describe("Names (`*` at the end allowed) of client `env` variables passed to the container.")
       .default(["LANG", "LC_*"]),
   }).describe("Sessions.").prefault({}),
+  audit: object({
+    file: string()
+      .describe(
+        "JSON-lines audit file (mode 0600, appended, reopened on SIGHUP); relative to the working directory; empty for none.",
+      )
+      .default(""),
+  }).describe("The audit log: who did what, one JSON object per line.").prefault({}),
+  recording: object({
+    dir: string()
+      .describe(
+        "Directory for asciicast v2 recordings of TTY sessions (files mode 0600); relative to the working directory; empty for none.",
+      )
+      .default(""),
+    input: boolean()
+      .describe("Record what the user types too (passwords typed at prompts included).")
+      .default(false),
+  }).describe("Recordings of TTY sessions (asciicast v2).").prefault({}),
   docker: object({
     host: string()
       .describe("Engine address; empty for `DOCKER_HOST` or the default socket.")

@@ -33,6 +33,18 @@ export const PenaltyConfig = object({
 /** Per-source penalties: seconds added per event, refused while above `min`, capped at `max`. */
 export type PenaltyConfig = z.output<typeof PenaltyConfig>;
 
+/** The `server.metrics` section: where `/metrics`, `/healthz` and `/readyz` are served. */
+export const MetricsConfig = object({
+  listen: string()
+    .refine((v) => v === "" || listens(v), {
+      error: `"" or "host:port" like "127.0.0.1:9222"`,
+    })
+    .describe("`host:port` serving `/metrics`, `/healthz` and `/readyz`; empty for none.")
+    .default(""),
+});
+/** The `server.metrics` section. */
+export type MetricsConfig = z.output<typeof MetricsConfig>;
+
 /** The `server` section: listening, host keys, limits around authentication, lifecycle. */
 export const ServerConfig = object({
   listen: string()
@@ -88,6 +100,9 @@ export const ServerConfig = object({
   sweepInterval: integer({ min: 1 })
     .describe("Seconds between sweeps for containers no live session owns.")
     .default(60),
+  metrics: MetricsConfig
+    .describe("Prometheus metrics and health checks over HTTP.")
+    .prefault({}),
 });
 /** The `server` section. */
 export type ServerConfig = z.output<typeof ServerConfig>;

@@ -43,6 +43,8 @@ export function sessionCommand(
         SFTP_LAUNCHER,
         "sftp-server",
         ...(container.sftp.readOnly ? ["-R"] : []),
+        // The operations, one line each on stderr, for the audit (see src/audit/).
+        ...(ctx.request.log ? ["-e", "-l", "INFO"] : []),
       ];
     default:
       return [container.shell];

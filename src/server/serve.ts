@@ -4,6 +4,7 @@ import { CapsuleError, describeError } from "../errors/mod.ts";
 import { createLogger } from "../log/mod.ts";
 import { DockerRuntime } from "../runtime/docker_runtime.ts";
 import { startServer } from "./start_server.ts";
+import denoJson from "../../deno.json" with { type: "json" };
 
 const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
 
@@ -37,7 +38,11 @@ export async function serve(config: Config, options?: ServeOptions): Promise<num
 
   let server;
   try {
-    server = await startServer(config, { logger, runtime: new DockerRuntime(config.docker.host) });
+    server = await startServer(config, {
+      logger,
+      runtime: new DockerRuntime(config.docker.host),
+      version: denoJson.version,
+    });
   } catch (error) {
     logger.error("server.start_failed", {
       ...(error instanceof CapsuleError ? { code: error.code } : {}),
@@ -48,6 +53,7 @@ export async function serve(config: Config, options?: ServeOptions): Promise<num
 
   const running = server;
   const onHangup = () => {
+    running.reopenLogs();
     if (!options) return;
     options.reload().then(
       (next) => running.reload(next),

@@ -1,3 +1,5 @@
+import { resolve } from "node:path";
+import { auditConnections, AuditedRuntime, auditPlacement } from "../audit/mod.ts";
 import { Authenticator, findWellKnownPasswords } from "../auth/mod.ts";
 import {
   isLoopbackHost,
@@ -27,6 +29,7 @@ import { chooseDiskLimit, ContainerBudget, DiskWatcher, UserCaps } from "../limi
 import { refusedSessionChain, sessionChain } from "./session_chain.ts";
 import { refusalOf } from "./refusal_of.ts";
 import { ToolsInstaller } from "./tools_installer.ts";
+import { openObservability } from "./observability.ts";
 
 /** A started capsule server. */
 export interface RunningServer {
@@ -39,12 +42,16 @@ export interface RunningServer {
   shutdown(options: { drainMs: number; now?: AbortSignal }): Promise<void>;
   /** Takes users, keys and container settings from a reloaded config; live sessions carry on. */
   reload(config: Config): void;
+  /** Reopens the audit file (SIGHUP, after log rotation moved it). */
+  reopenLogs(): void;
 }
 
 /** Options of {@linkcode startServer}. */
 export interface StartServerOptions {
   logger: Logger;
   runtime: ContainerRuntime;
+  /** capsule's version, for the metrics' `capsule_build_info` (default `unknown`). */
+  version?: string;
 }
 
 /** The instance label of a config: `server.instance`, or the listen address. */
@@ -67,8 +74,17 @@ export async function startServer(
 ): Promise<RunningServer> {
   const { logger } = options;
   await refuseWeakPasswords(config);
+  const observe = openObservability(config, {
+    logger,
+    version: options.version ?? "unknown",
+    containers: () => audited.counts(),
+  });
+  const audited: AuditedRuntime = new AuditedRuntime(options.runtime, {
+    recorder: observe.recorder,
+    onEngineError: (operation) => observe.engineError(operation),
+  });
   // Every container this server makes counts against `limits.containers`.
-  const runtime = new ContainerBudget(options.runtime, config.limits.containers);
+  const runtime = new ContainerBudget(audited, config.limits.containers);
   runtime.ping().catch((error) => {
     logger.warn("engine.unreachable", { error: describeError(error) });
   });
@@ -121,9 +137,18 @@ export async function startServer(
     containerFor: (user) => resolveContainer(current, user),
     maxPerConnection: config.limits.forwardsPerConnection || Number.MAX_SAFE_INTEGER,
   });
-  const handler = sessionChain(placementByMode(pool, shared), {
+  const placement = auditPlacement(
+    placementByMode(pool, shared),
+    observe.recorder,
+    (id) => audited.placementOf(id),
+  );
+  const handler = sessionChain(placement, {
     caps,
     onPlaced: (ctx, containerId) => connectionContainers.add(ctx.connectionId, containerId),
+    ...(observe.sessions ? { audit: observe.sessions } : {}),
+    ...(config.recording.dir !== ""
+      ? { recording: { dir: resolve(config.recording.dir), input: config.recording.input } }
+      : {}),
     containerFor: (user) => resolveContainer(current, user),
     track: (release) => {
       releases.add(release);
@@ -136,6 +161,7 @@ export async function startServer(
     logger,
     banner: config.server.banner,
     limits: connectionLimits(config),
+    observer: auditConnections(observe.recorder),
     onConnectionClose: (connectionId) => {
       caps.closeConnection(connectionId);
       shared.connectionClosed(connectionId);
@@ -150,20 +176,40 @@ export async function startServer(
         identity: connection.identity,
         logger: connection.logger.child({ session: id }),
         envAllow,
-        handler: connection.refused ? refusedSessionChain(connection.refused) : handler,
-        refusal: (request) =>
-          refusalOf(request, resolveContainer(current, connection.identity.username)),
+        handler: connection.refused
+          ? refusedSessionChain(connection.refused, observe.sessions)
+          : handler,
+        refusal: (request) => {
+          const reason = refusalOf(
+            request,
+            resolveContainer(current, connection.identity.username),
+          );
+          if (reason !== undefined) {
+            observe.recorder.record("session.refused", {
+              connection: connection.connectionId,
+              user: connection.identity.username,
+              session: id,
+              kind: request.kind,
+              ...(request.kind === "subsystem" ? { subsystem: request.name.slice(0, 64) } : {}),
+              reason,
+            });
+          }
+          return reason;
+        },
       });
     },
   });
   const listen = parseListen(config.server.listen);
   const address = await server.listen(listen.host, listen.port);
   logger.info("server.listening", { host: address.host, port: address.port, instance });
+  let listening = true;
+  await observe.serveMetrics({ ping: () => runtime.ping(), listening: () => listening });
 
   return {
     address,
     async shutdown({ drainMs, now }) {
       server.stopAccepting();
+      listening = false;
       await sweeper.stop();
       await diskWatcher?.stop();
       tools.stop();
@@ -186,6 +232,7 @@ export async function startServer(
       );
       if (!tidied) logger.warn("server.cleanup_timeout", { limit_ms: CLEANUP_LIMIT_MS });
       await withinMs(CLEANUP_LIMIT_MS, sweeper.sweep());
+      await observe.close();
       logger.info("server.stopped");
     },
     reload(next) {
@@ -194,6 +241,9 @@ export async function startServer(
       runtime.max = next.limits.containers;
       authenticator.update(next);
       pool.configure(pooledProfiles(next));
+    },
+    reopenLogs() {
+      observe.reopen();
     },
   };
 }

@@ -17,7 +17,12 @@ export interface PtyInfo extends WindowSize {
 export type SessionRequest =
   | { kind: "shell" }
   | { kind: "exec"; command: string }
-  | { kind: "subsystem"; name: string };
+  | {
+    kind: "subsystem";
+    name: string;
+    /** Have the subsystem log its operations on stderr (set by the audit, which reads them). */
+    log?: true;
+  };
 
 /** How a session's process ended, as sent back to the client. */
 export type ExitStatus =

@@ -1,11 +1,12 @@
 // @ts-types="@types/ssh2"
 import type { Connection } from "ssh2";
-import type { Authenticator, Identity } from "../auth/mod.ts";
+import { type Authenticator, fingerprintSha256, type Identity } from "../auth/mod.ts";
 import { describeError } from "../errors/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Session } from "../session/mod.ts";
 import { authenticate } from "./authenticate.ts";
 import type { ConnectionLimits } from "./connection_limits.ts";
+import type { ConnectionObserver } from "./connection_observer.ts";
 import { wireSession } from "./_wire_session.ts";
 import { wireTunnels } from "./_wire_tunnels.ts";
 import type { TunnelOpener } from "../forward/mod.ts";
@@ -20,6 +21,8 @@ export interface ConnectionState {
   /** Any authentication attempt other than `none` and key queries. */
   failedAuth: boolean;
   timedOut: boolean;
+  /** Why the connection ended, once something ended it (else the client did). */
+  closeReason?: string;
   /** Called once when the connection authenticates. */
   onAuthenticated(): void;
   /** Destroys the socket at once, for a peer that will not close it. */
@@ -48,6 +51,8 @@ export interface ConnectionDeps {
   stopping(): boolean;
   track(session: Session): void;
   untrack(session: Session): void;
+  /** Told of each authentication attempt and of the close. */
+  observer?: ConnectionObserver | undefined;
 }
 
 /**
@@ -57,6 +62,11 @@ export interface ConnectionDeps {
  */
 export function serveConnection(client: Connection, state: ConnectionState, deps: ConnectionDeps) {
   const { logger, id } = state;
+  const opened = performance.now();
+  const endFor = (reason: string) => {
+    state.closeReason ??= reason;
+    end();
+  };
   const sessions = new Set<Session>();
   let identity: Identity | undefined;
   let failures = 0;
@@ -67,7 +77,7 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
     if (deps.limits.idleTimeoutMs <= 0 || sessions.size > 0) return;
     idleTimer = setTimeout(() => {
       logger.info("connection.idle_timeout", { seconds: deps.limits.idleTimeoutMs / 1000 });
-      end();
+      endFor("idle_timeout");
     }, deps.limits.idleTimeoutMs);
   };
 
@@ -83,13 +93,25 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
     if (error.level === "client-timeout") {
       // ssh2 only half-closes; a frozen peer would hold the socket for good.
       logger.info("connection.keepalive_timeout");
+      state.closeReason ??= "keepalive_timeout";
       state.drop();
       return;
     }
+    state.closeReason ??= "error";
     logger.warn("connection.error", { error: describeError(error) });
   });
   client.on("authentication", async (ctx) => {
     const decision = await authenticate(ctx, deps.authenticator, logger);
+    deps.observer?.authAttempt({
+      connection: id,
+      user: ctx.username.slice(0, 64),
+      method: ctx.method,
+      accepted: decision.accept,
+      query: ctx.method === "publickey" && !ctx.signature,
+      ...(ctx.method === "publickey"
+        ? { fingerprint: fingerprintSha256(new Uint8Array(ctx.key.data)) }
+        : {}),
+    });
     if (decision.accept) {
       // Set before accept(): ssh2 emits "ready" from inside accept().
       if (decision.identity) {
@@ -107,12 +129,12 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
     ctx.reject(deps.authenticator.methods());
     if (decision.counts && ++failures >= deps.limits.maxAuthTries) {
       logger.info("auth.too_many_failures", { failures });
-      end();
+      endFor("auth_failures");
     }
   });
   client.on("ready", () => {
     if (!identity) {
-      end();
+      endFor("no_identity");
       return;
     }
     state.onAuthenticated();
@@ -123,7 +145,7 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
       // Its first session tells the user why; a client that opens none
       // (`ssh -N`) is closed a little later all the same.
       userLogger.info("connection.refused", { reason: refused.message });
-      refusedTimer = setTimeout(end, REFUSED_LINGER_MS);
+      refusedTimer = setTimeout(() => endFor("refused"), REFUSED_LINGER_MS);
     }
     armIdle();
     if (deps.openTunnel && !refused) {
@@ -158,7 +180,7 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
           sessions.delete(session);
           deps.untrack(session);
           armIdle();
-          if (refused) end();
+          if (refused) endFor("refused");
         });
       });
     });
@@ -172,6 +194,12 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
       void session.done.then(() => deps.untrack(session));
     }
     logger.info("connection.close", { user: identity?.username });
+    deps.observer?.closed({
+      id,
+      ...(identity ? { user: identity.username } : {}),
+      reason: state.closeReason ?? (deps.stopping() ? "shutdown" : "client"),
+      durationMs: Math.round(performance.now() - opened),
+    });
     deps.onClose(id);
   });
 }

@@ -5,3 +5,4 @@ export * from "./channel_io.ts";
 export * from "./algorithms.ts";
 export * from "./admission.ts";
 export * from "./connection_limits.ts";
+export * from "./connection_observer.ts";

@@ -11,6 +11,7 @@ import type { Session } from "../session/mod.ts";
 import { Admission, sourceOf } from "./admission.ts";
 import { ALGORITHMS } from "./algorithms.ts";
 import type { ConnectionLimits } from "./connection_limits.ts";
+import type { ConnectionObserver } from "./connection_observer.ts";
 import type { HostKey } from "./host_keys.ts";
 import { type ConnectionState, serveConnection } from "./_connection.ts";
 
@@ -46,6 +47,8 @@ export interface SshServerOptions {
   banner?: string;
   /** Pre-authentication and per-connection limits (see `connectionLimits()` for the config's). */
   limits: ConnectionLimits;
+  /** Told of connections opening and closing and of each authentication attempt (audit, metrics). */
+  observer?: ConnectionObserver;
 }
 
 /** How long clients get to close their own connections at shutdown. */
@@ -173,6 +176,7 @@ export class SshServer {
     };
     const deadline = setTimeout(() => {
       state.timedOut = true;
+      state.closeReason ??= "login_timeout";
       state.logger.info("connection.login_timeout", {
         remote,
         seconds: this.#limits.loginTimeoutMs / 1000,
@@ -206,10 +210,9 @@ export class SshServer {
     this.#accepted.delete(state.remote);
     this.#connections.add(client);
     client.once("close", () => this.#connections.delete(client));
-    state.logger.info("connection.open", {
-      remote: state.remote,
-      client: info.header.versions.software.slice(0, 64),
-    });
+    const software = info.header.versions.software.slice(0, 64);
+    state.logger.info("connection.open", { remote: state.remote, client: software });
+    this.#options.observer?.opened({ id: state.id, remote: state.remote, client: software });
     serveConnection(client, state, {
       authenticator: this.#options.authenticator,
       limits: this.#limits,
@@ -220,6 +223,7 @@ export class SshServer {
       ...(this.#options.openTunnel ? { openTunnel: this.#options.openTunnel } : {}),
       track: (session) => this.#sessions.add(session),
       untrack: (session) => this.#sessions.delete(session),
+      observer: this.#options.observer,
     });
   }
 }

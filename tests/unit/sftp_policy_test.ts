@@ -30,6 +30,12 @@ Deno.test("sessionCommand() starts an sftp server, read-only when asked, never o
   assert.match(script ?? "", /exec \/\.capsule\/bin\/sftp-server "\$@"$/, "capsule's last");
   const readOnly = sessionCommand(sftp, { ...CONTAINER, sftp: { enabled: true, readOnly: true } });
   assert.deepEqual(readOnly.slice(3), ["sftp-server", "-R"]);
+  const logged = { request: { kind: "subsystem", name: "sftp", log: true } as const };
+  assert.deepEqual(
+    sessionCommand(logged, { ...CONTAINER, sftp: { enabled: true, readOnly: true } }).slice(3),
+    ["sftp-server", "-R", "-e", "-l", "INFO"],
+    "the audit has it log its operations on stderr",
+  );
   const pty = { term: "xterm", cols: 80, rows: 24 };
   assert.equal(wantsTty({ ...sftp, pty }), false);
   assert.equal(wantsTty({ request: { kind: "shell" }, pty }), true);

@@ -1,0 +1,33 @@
+import type { ConnectionObserver } from "../ssh/mod.ts";
+import type { AuditRecorder } from "./audit_event.ts";
+
+/**
+ * Turns what the SSH layer observes into audit events: `connection.open`,
+ * `auth` (every attempt, `result` accepted or rejected, the key's
+ * fingerprint for public keys) and `connection.close` (reason, duration).
+ */
+export function auditConnections(recorder: AuditRecorder): ConnectionObserver {
+  return {
+    opened({ id, remote, client }) {
+      recorder.record("connection.open", { connection: id, remote, client });
+    },
+    authAttempt({ connection, user, method, accepted, query, fingerprint }) {
+      recorder.record("auth", {
+        connection,
+        user,
+        method,
+        result: accepted ? "accepted" : "rejected",
+        ...(query ? { query: true } : {}),
+        ...(fingerprint !== undefined ? { fingerprint } : {}),
+      });
+    },
+    closed({ id, user, reason, durationMs }) {
+      recorder.record("connection.close", {
+        connection: id,
+        user,
+        reason,
+        duration_ms: durationMs,
+      });
+    },
+  };
+}

@@ -1,0 +1,5 @@
+/** Prometheus metrics and health checks: the registry, capsule's metrics, the HTTP listener. */
+export * from "./registry.ts";
+export * from "./capsule_metrics.ts";
+export * from "./engine_health.ts";
+export * from "./metrics_server.ts";

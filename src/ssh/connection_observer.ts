@@ -1,0 +1,24 @@
+/**
+ * What the SSH layer tells an observer (the audit, the metrics) about
+ * connections: their opening, each authentication attempt, their closing.
+ * Calls must return at once and never throw.
+ */
+export interface ConnectionObserver {
+  /** The SSH handshake began on an admitted socket. */
+  opened(connection: { id: string; remote: string; client: string }): void;
+  /**
+   * One authentication request. `query`: a public key offered without a
+   * signature ("would you accept this key?"), which authenticates nothing.
+   * Never a password or key material: only the key's fingerprint.
+   */
+  authAttempt(attempt: {
+    connection: string;
+    user: string;
+    method: string;
+    accepted: boolean;
+    query: boolean;
+    fingerprint?: string;
+  }): void;
+  /** The connection closed; `reason` says who or what ended it. */
+  closed(connection: { id: string; user?: string; reason: string; durationMs: number }): void;
+}
