@@ -11,11 +11,13 @@ export class DockerProcess implements RunningProcess {
   readonly output: AsyncIterable<OutputChunk>;
   readonly #container: Docker.Container;
   readonly #streams: AttachedStreams;
+  readonly #tty: boolean;
   #exit: Promise<ExitResult> | undefined;
 
   constructor(container: Docker.Container, socket: Duplex, tty: boolean) {
     this.containerId = container.id;
     this.#container = container;
+    this.#tty = tty;
     this.#streams = new AttachedStreams(socket, tty);
     this.output = this.#streams.output;
   }
@@ -25,7 +27,10 @@ export class DockerProcess implements RunningProcess {
   }
 
   closeStdin(): Promise<void> {
-    this.#streams.end();
+    // As for an exec: half-closing a TTY container's stdin can lose the output
+    // still on its way (`ssh -tt host cmd </dev/null` printed nothing about
+    // half the time), and sshd ignores EOF on a PTY too.
+    if (!this.#tty) this.#streams.end();
     return Promise.resolve();
   }
 

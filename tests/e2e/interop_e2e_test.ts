@@ -10,7 +10,7 @@ import { hashPassword } from "../../src/auth/mod.ts";
 import { PYTHON } from "../helpers/adversary.ts";
 import { type CapsuleProcess, startCapsule } from "../helpers/capsule_process.ts";
 import { assertNoContainersLeft, requireEngine } from "../helpers/docker.ts";
-import { type Login, sshArgs, sshCommand } from "../helpers/ssh_client.ts";
+import { type Login, ssh, sshArgs, sshCommand } from "../helpers/ssh_client.ts";
 
 const PASSWORD = "s3cret";
 const RAW_SESSION = new URL("./clients/raw_session.py", import.meta.url).pathname;
@@ -95,6 +95,17 @@ Deno.test("end to end: interoperability with other clients", async (t) => {
         },
       );
     }
+
+    await t.step("ssh -tt with stdin at EOF still prints a short command's output", async () => {
+      // Half-closing a TTY container's stdin used to lose the output about half the time.
+      for (const user of ["alice", "pers"]) {
+        for (let i = 0; i < 4; i++) {
+          const result = await ssh(login(user), 'printf "tty-out\\n"; exit 3', { args: ["-tt"] });
+          assert.equal(result.stdout, "tty-out\r\n", `${user}, try ${i + 1}: ${result.stderr}`);
+          assert.equal(result.code, 3);
+        }
+      }
+    });
 
     await t.step("Dropbear's dbclient runs a command with its exit status", async () => {
       const result = await run(

@@ -260,7 +260,7 @@ Deno.test("end to end: SFTP, scp and rsync in every mode and image, confined to 
       assert.equal(run.code, 0, describe(run));
       assert.match(run.stdout, /secret\.txt$/m, "the file is not even listed");
       assert.match(run.stderr, /secret\.txt"?\)?: Permission denied$/m, describe(run));
-      assert.match(run.stderr, /private"?\)?: Permission denied$/m, describe(run));
+      assert.match(run.stderr, /private\/?"?\)?: Permission denied$/m, describe(run));
       await assert.rejects(Deno.stat(`${work}/secret.txt`));
       const shell = await ssh(login("uid"), `cat ${EXCHANGE_TARGET}/secret.txt`);
       assert.notEqual(shell.code, 0);
