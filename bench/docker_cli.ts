@@ -71,3 +71,10 @@ export async function engineDescription(): Promise<string> {
   if (result.code !== 0) throw new Error(`no Docker engine answers: ${result.stderr.trim()}`);
   return result.stdout.trim();
 }
+
+/** The absolute path of the docker CLI (scripts run by sshd get a minimal PATH). */
+export async function dockerCliPath(): Promise<string> {
+  const found = await runProcess("/bin/sh", ["-c", "command -v docker"]);
+  if (found.code !== 0 || found.stdout.trim() === "") throw new Error("the docker CLI is missing");
+  return found.stdout.trim();
+}

@@ -4,13 +4,15 @@
  *
  * Order: the container floor, the SSH floor, OpenSSH without containers
  * (throughput), the Docker CLI baseline, each capsule variant, OpenSSH +
- * docker run. One target runs at a time; every
- * server and container is cleaned up, whatever happens.
+ * docker run, then SFTP (OpenSSH on the host, capsule, OpenSSH + docker).
+ * One target runs at a time; every server and container is cleaned up,
+ * whatever happens. `--only` runs some of these parts.
  */
 import { capsuleBlock } from "./blocks/capsule_block.ts";
 import { dockerCliBlock } from "./blocks/docker_cli_block.ts";
 import { dockerRunBlock } from "./blocks/docker_run_block.ts";
 import { containerFloorBlock, sshFloorBlock, sshHostBlock } from "./blocks/floors.ts";
+import { sftpBlock } from "./blocks/sftp_block.ts";
 import { Cleanup } from "./cleanup.ts";
 import type { BenchContext } from "./context.ts";
 import { benchContainers, engineDescription, removeContainers } from "./docker_cli.ts";
@@ -20,7 +22,8 @@ import { progress } from "./progress.ts";
 import { renderMarkdown } from "./report/markdown.ts";
 import { renderSummary } from "./report/summary.ts";
 import { emptyResults } from "./results.ts";
-import { parseSettings, type Settings, USAGE } from "./settings.ts";
+import { parseSettings, type Settings, usage } from "./settings.ts";
+import { sftpTools } from "./sftp_model.ts";
 import { ensurePrivsepDir, findSshd } from "./sshd_server.ts";
 import { CAPSULE_VARIANTS } from "./targets.ts";
 import { createWorkspace } from "./workspace.ts";
@@ -31,8 +34,30 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** One part of a run: its `--only` name, its label in messages, and what it does. */
+interface Block {
+  name: string;
+  label: string;
+  run: (ctx: BenchContext) => Promise<void>;
+}
+
+/** Every part of a run, in order. */
+const BLOCKS: readonly Block[] = [
+  { name: "container-floor", label: "container floor", run: containerFloorBlock },
+  { name: "ssh-floor", label: "SSH floor", run: sshFloorBlock },
+  { name: "ssh-host", label: "OpenSSH, no container", run: sshHostBlock },
+  { name: "docker-cli", label: "Docker CLI", run: dockerCliBlock },
+  ...CAPSULE_VARIANTS.map((v): Block => ({
+    name: v.id,
+    label: v.label,
+    run: (ctx) => capsuleBlock(ctx, v),
+  })),
+  { name: "docker-run", label: "OpenSSH + docker run", run: dockerRunBlock },
+  { name: "sftp", label: "SFTP", run: sftpBlock },
+];
+
 /** Fails with a clear line when something the bench needs is missing. */
-async function preflight(): Promise<void> {
+async function preflight(blocks: readonly Block[]): Promise<void> {
   await engineDescription();
   const image = await runProcess("docker", ["image", "inspect", "busybox:latest"]);
   if (image.code !== 0) {
@@ -43,6 +68,11 @@ async function preflight(): Promise<void> {
     if (found.code !== 0) throw new Error(`${tool} is missing: run scripts/setup.sh --test`);
   }
   await findSshd();
+  if (blocks.some((b) => b.name === "sftp")) {
+    const found = await runProcess("/bin/sh", ["-c", "command -v sftp"]);
+    if (found.code !== 0) throw new Error("sftp is missing: run scripts/setup.sh --test");
+    await sftpTools();
+  }
 }
 
 async function run(settings: Settings): Promise<number> {
@@ -50,6 +80,8 @@ async function run(settings: Settings): Promise<number> {
   const results = emptyResults(settings);
   const cleanup = new Cleanup();
   const runId = crypto.randomUUID().slice(0, 8);
+  const only = settings.only;
+  const blocks = only === undefined ? BLOCKS : BLOCKS.filter((b) => only.includes(b.name));
 
   let interrupted = false;
   const onSignal = () => {
@@ -62,7 +94,7 @@ async function run(settings: Settings): Promise<number> {
   Deno.addSignalListener("SIGTERM", onSignal);
 
   try {
-    await preflight();
+    await preflight(blocks);
   } catch (error) {
     console.error(`bench: ${message(error)}`);
     return 1;
@@ -81,23 +113,12 @@ async function run(settings: Settings): Promise<number> {
       results.cleanup.atEnd = await removeContainers(await benchContainers());
     });
     const ctx: BenchContext = { root: ROOT, runId, settings, results, workspace, cleanup };
-    const blocks: [string, () => Promise<void>][] = [
-      ["container floor", () => containerFloorBlock(ctx)],
-      ["SSH floor", () => sshFloorBlock(ctx)],
-      ["OpenSSH, no container", () => sshHostBlock(ctx)],
-      ["Docker CLI", () => dockerCliBlock(ctx)],
-      ...CAPSULE_VARIANTS.map((v): [string, () => Promise<void>] => [
-        v.label,
-        () => capsuleBlock(ctx, v),
-      ]),
-      ["OpenSSH + docker run", () => dockerRunBlock(ctx)],
-    ];
-    for (const [name, block] of blocks) {
+    for (const block of blocks) {
       try {
-        await block();
+        await block.run(ctx);
       } catch (error) {
-        results.errors.push(`${name}: ${message(error)}`);
-        progress(`${name} failed: ${message(error)}`);
+        results.errors.push(`${block.label}: ${message(error)}`);
+        progress(`${block.label} failed: ${message(error)}`);
       }
     }
   } catch (error) {
@@ -110,31 +131,37 @@ async function run(settings: Settings): Promise<number> {
   }
   results.durationMs = performance.now() - started;
 
-  await Deno.writeTextFile(settings.out, renderMarkdown(results));
-  // The report lives in the repository, which `deno fmt --check` covers.
-  await runProcess(Deno.execPath(), [
-    "fmt",
-    "--quiet",
-    "--config",
-    `${ROOT}deno.json`,
-    settings.out,
-  ])
-    .catch(() => undefined);
+  if (settings.out !== undefined) {
+    await Deno.writeTextFile(settings.out, renderMarkdown(results));
+    // The report lives in the repository, which `deno fmt --check` covers.
+    await runProcess(Deno.execPath(), [
+      "fmt",
+      "--quiet",
+      "--config",
+      `${ROOT}deno.json`,
+      settings.out,
+    ])
+      .catch(() => undefined);
+  }
   console.log(renderSummary(results));
-  console.log(`\nReport written to ${settings.out}`);
+  console.log(
+    settings.out !== undefined
+      ? `\nReport written to ${settings.out}`
+      : "\nNo report written (a partial run; --out FILE writes one)",
+  );
   return 0;
 }
 
 async function main(): Promise<number> {
   let settings: Settings | undefined;
   try {
-    settings = parseSettings(Deno.args, ROOT);
+    settings = parseSettings(Deno.args, { root: ROOT, parts: BLOCKS.map((b) => b.name) });
   } catch (error) {
-    console.error(`bench: ${message(error)}\n\n${USAGE}`);
+    console.error(`bench: ${message(error)}\n\n${usage(BLOCKS.map((b) => b.name))}`);
     return 2;
   }
   if (settings === undefined) {
-    console.log(USAGE);
+    console.log(usage(BLOCKS.map((b) => b.name)));
     return 0;
   }
   return await run(settings);

@@ -136,7 +136,8 @@ const SIGNALS: Partial<Record<Deno.Signal, number>> = {
   SIGTERM: 15,
 };
 
-function signalNumber(signal: Deno.Signal): number {
+/** The number of a signal, as a shell adds it to 128 for the exit status; 0 when unknown. */
+export function signalNumber(signal: Deno.Signal): number {
   return SIGNALS[signal] ?? 0;
 }
 

@@ -28,6 +28,18 @@ export interface ThroughputRun {
   error?: string;
   /** CPU milliseconds used during the transfer, by process name (`capsule`, `dockerd`). */
   cpuMs?: Record<string, number>;
+  /** The whole command (session set-up and teardown included), when `ms` is the transfer alone. */
+  wallMs?: number;
+}
+
+/** The SFTP figures of one target. */
+export interface SftpFigures {
+  /** From starting `sftp` to the first listing of a directory (`sftp -b` with one `ls`). */
+  listing: Series;
+  /** Uploads of the blob (`put`), each checked by SHA-256 on the host. */
+  put: ThroughputRun[];
+  /** Downloads of the blob (`get`), each checked by SHA-256. */
+  get: ThroughputRun[];
 }
 
 /** Sessions started all at once. */
@@ -85,6 +97,7 @@ export interface BenchResults {
   stdin: Record<string, ThroughputRun[]>;
   concurrency: Record<string, ConcurrencyRun[]>;
   memory: Record<string, MemoryFigures>;
+  sftp: Record<string, SftpFigures>;
   /** Per target, per phase name: milliseconds of each `ssh host true` (or lifecycle) run. */
   phases: Record<string, Record<string, number[]>>;
   /** Per capsule target: sessions of the `ssh host true` figure by container kind (`pool`, `session`). */
@@ -117,6 +130,7 @@ export function emptyResults(settings: Settings): BenchResults {
     stdin: {},
     concurrency: {},
     memory: {},
+    sftp: {},
     phases: {},
     containerModes: {},
     notes: [],

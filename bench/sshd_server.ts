@@ -19,6 +19,8 @@ export interface SshdOptions {
   authorizedKeysFile: string;
   /** What every session runs, whatever the client asked; none: the client's command. */
   forceCommand?: string;
+  /** What the `sftp` subsystem runs (`internal-sftp` or a command line); none: no SFTP. */
+  sftpSubsystem?: string;
 }
 
 /** The sshd binary: Debian's, or the first `sshd` on the PATH. */
@@ -53,6 +55,7 @@ function sshdConfig(options: SshdOptions, port: number, penalties: boolean): str
     "KbdInteractiveAuthentication no",
     "PermitRootLogin yes",
     ...(options.forceCommand !== undefined ? [`ForceCommand ${options.forceCommand}`] : []),
+    ...(options.sftpSubsystem !== undefined ? [`Subsystem sftp ${options.sftpSubsystem}`] : []),
     "MaxStartups 200:30:400",
     "MaxSessions 1000",
     "PrintMotd no",

@@ -48,3 +48,20 @@ export const CAPSULE_VARIANTS: readonly CapsuleVariant[] = [
     warmContainers: 4,
   },
 ];
+
+/** SFTP through capsule (busybox, session mode). */
+export const SFTP_CAPSULE = "sftp-capsule";
+/** SFTP through OpenSSH whose subsystem runs `docker run --rm -i ... sftp-server`: a container per session. */
+export const SFTP_DOCKER_RUN = "sftp-docker-run";
+/** SFTP through OpenSSH whose subsystem runs `docker exec -i <one shared container> sftp-server`. */
+export const SFTP_DOCKER_EXEC = "sftp-docker-exec";
+/** OpenSSH's own SFTP (`internal-sftp`) on the host, no container: the floor. */
+export const SFTP_HOST = "sftp-host";
+
+/** The SFTP targets, in the order of the report. */
+export const SFTP_TARGETS: readonly string[] = [
+  SFTP_HOST,
+  SFTP_CAPSULE,
+  SFTP_DOCKER_RUN,
+  SFTP_DOCKER_EXEC,
+];

@@ -43,6 +43,26 @@ export async function writeRandomFile(path: string, bytes: number): Promise<stri
   return hash.digest("hex");
 }
 
+/** Size and SHA-256 of a file, read in chunks; `undefined` when it does not exist. */
+export async function hashFile(
+  path: string,
+): Promise<{ bytes: number; sha256: string } | undefined> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+  const hash = createHash("sha256");
+  let bytes = 0;
+  for await (const chunk of file.readable) {
+    hash.update(chunk);
+    bytes += chunk.byteLength;
+  }
+  return { bytes, sha256: hash.digest("hex") };
+}
+
 /** Makes the temporary directory with a fresh key pair and a random blob of `blobBytes`. */
 export async function createWorkspace(blobBytes: number): Promise<Workspace> {
   const dir = await Deno.makeTempDir({ prefix: "capsule-bench-" });

@@ -1,5 +1,5 @@
 /** capsule, one variant at a time: memory first (while idle), then every session figure. */
-import { startCapsule } from "../capsule_server.ts";
+import { type CapsuleServer, startCapsule } from "../capsule_server.ts";
 import { addTarget, type BenchContext } from "../context.ts";
 import { BENCH_INSTANCE_PREFIX, waitForContainersGone } from "../docker_cli.ts";
 import { BLOB_TARGET } from "../docker_run_model.ts";
@@ -61,28 +61,41 @@ export async function capsuleBlock(ctx: BenchContext, variant: CapsuleVariant): 
       rssPid: server.pid,
     });
   } finally {
-    const code = await server.stop();
-    if (code !== 0) {
-      ctx.results.notes.push(`${variant.label} exited with status ${code} on SIGTERM.`);
+    await finishCapsule(ctx, variant.label, server, containerLabels);
+  }
+}
+
+/**
+ * Stops a capsule of the bench and notes what went wrong: a non-zero exit,
+ * containers left behind, warnings and errors in its log.
+ */
+export async function finishCapsule(
+  ctx: BenchContext,
+  label: string,
+  server: CapsuleServer,
+  containerLabels: readonly string[],
+): Promise<void> {
+  const code = await server.stop();
+  if (code !== 0) {
+    ctx.results.notes.push(`${label} exited with status ${code} on SIGTERM.`);
+  }
+  const left = await waitForContainersGone(containerLabels, { timeoutMs: 30_000 });
+  if (left > 0) {
+    ctx.results.notes.push(
+      `${label} left ${left} container(s) behind after it stopped (removed by the bench).`,
+    );
+  }
+  const problems = server.logs.filter((r) => r.level === "error" || r.level === "warn");
+  if (problems.length > 0) {
+    const events = new Map<string, number>();
+    for (const r of problems) {
+      const key = `${r.level} ${String(r.event)}`;
+      events.set(key, (events.get(key) ?? 0) + 1);
     }
-    const left = await waitForContainersGone(containerLabels, { timeoutMs: 30_000 });
-    if (left > 0) {
-      ctx.results.notes.push(
-        `${variant.label} left ${left} container(s) behind after it stopped (removed by the bench).`,
-      );
-    }
-    const problems = server.logs.filter((r) => r.level === "error" || r.level === "warn");
-    if (problems.length > 0) {
-      const events = new Map<string, number>();
-      for (const r of problems) {
-        const key = `${r.level} ${String(r.event)}`;
-        events.set(key, (events.get(key) ?? 0) + 1);
-      }
-      ctx.results.notes.push(
-        `${variant.label} logged ${
-          [...events].map(([event, n]) => `${n}× \`${event}\``).join(", ")
-        } during the run.`,
-      );
-    }
+    ctx.results.notes.push(
+      `${label} logged ${
+        [...events].map(([event, n]) => `${n}× \`${event}\``).join(", ")
+      } during the run.`,
+    );
   }
 }

@@ -1,19 +1,12 @@
 /** The hand-made alternative: OpenSSH whose ForceCommand runs `docker run --rm -i busybox ...`. */
 import { userInfo } from "node:os";
 import { addTarget, type BenchContext } from "../context.ts";
-import { BENCH_LABEL } from "../docker_cli.ts";
+import { BENCH_LABEL, dockerCliPath } from "../docker_cli.ts";
 import { forceCommandScript } from "../docker_run_model.ts";
-import { runProcess } from "../process.ts";
 import { progress } from "../progress.ts";
 import { startSshd } from "../sshd_server.ts";
 import { SSHD_DOCKER_RUN } from "../targets.ts";
 import { sessionFigures } from "./session_figures.ts";
-
-async function dockerPath(): Promise<string> {
-  const found = await runProcess("/bin/sh", ["-c", "command -v docker"]);
-  if (found.code !== 0 || found.stdout.trim() === "") throw new Error("the docker CLI is missing");
-  return found.stdout.trim();
-}
 
 /** Starts sshd with the docker run ForceCommand, measures it and stops it. */
 export async function dockerRunBlock(ctx: BenchContext): Promise<void> {
@@ -27,7 +20,7 @@ export async function dockerRunBlock(ctx: BenchContext): Promise<void> {
   await Deno.writeTextFile(
     script,
     forceCommandScript({
-      docker: await dockerPath(),
+      docker: await dockerCliPath(),
       runId: ctx.runId,
       blob: ctx.workspace.blob,
       dockerHost: Deno.env.get("DOCKER_HOST"),

@@ -1,7 +1,7 @@
 /** BENCHMARKS.md, generated from one run's results. */
 import { LIFECYCLE_STEPS } from "../container_floor.ts";
 import { CAPSULE_EQUIVALENT_FLAGS } from "../docker_run_model.ts";
-import type { BenchResults, Series, TargetInfo, ThroughputRun } from "../results.ts";
+import type { BenchResults, Series, ThroughputRun } from "../results.ts";
 import { median, summarize } from "../stats.ts";
 import {
   CAPSULE,
@@ -14,40 +14,21 @@ import {
   SSH_HOST,
   SSHD_DOCKER_RUN,
 } from "../targets.ts";
-import { cell, mib, ms, rates, ratio, times } from "./format.ts";
+import { mib, ms, rates, ratio, times } from "./format.ts";
 import { reading } from "./reading.ts";
+import { sftpFailures, sftpMethod, sftpSection } from "./sftp_section.ts";
+import { cpuCell, okCount, pick, seriesCells, table, unavailableRow } from "./tables.ts";
 import { verdicts } from "./verdicts.ts";
-
-function table(headers: string[], rows: string[][]): string {
-  const line = (cells: string[]) => `| ${cells.map(cell).join(" | ")} |`;
-  return [line(headers), line(headers.map(() => "---")), ...rows.map(line)].join("\n");
-}
-
-/** Targets in `order` that were part of the run. */
-function pick(results: BenchResults, order: readonly string[]): TargetInfo[] {
-  return order.flatMap((id) => results.targets.filter((t) => t.id === id));
-}
-
-function okCount(done: number, attempts: number): string {
-  return done === attempts ? String(done) : `${done} of ${attempts}`;
-}
-
-/** "not available" cells for a target that could not start. */
-function unavailableRow(target: TargetInfo, columns: number): string[] | undefined {
-  if (target.availability.ok) return undefined;
-  return [target.label, "not available", ...Array(columns - 2).fill("–")];
-}
-
-function seriesCells(series: Series | undefined): [string, string, string] {
-  if (!series) return ["not run", "–", "–"];
-  const s = summarize(series.samples);
-  return [okCount(series.samples.length, series.attempts), ms(s?.median), ms(s?.p95)];
-}
 
 function intro(results: BenchResults): string {
   const quick = results.settings.quick
     ? "\n\n**This is a `--quick` run** (fewer runs, a smaller blob, lower concurrency): its " +
       "figures are indicative only."
+    : "";
+  const partial = results.settings.only !== undefined
+    ? `\n\n**This is a partial run** (\`--only ${
+      results.settings.only.join(",")
+    }\`): the other parts were not measured.`
     : "";
   return `# Benchmarks
 
@@ -55,11 +36,11 @@ capsule measured against what it replaces, all on one machine in one run. This f
 \`deno task bench\` (\`bench/main.ts\`); do not edit its figures by hand. To reproduce:
 
 \`\`\`sh
-scripts/setup.sh --test && deno task bench      # about 6 minutes on 2 cores; --quick for a smoke run
+scripts/setup.sh --test && deno task bench      # about 9 minutes on 2 cores; --quick for a smoke run
 \`\`\`
 
 The bench starts every server itself on 127.0.0.1, measures, stops them and removes every container
-it caused. Run it on an otherwise idle machine: timings move with load.${quick}`;
+it caused. Run it on an otherwise idle machine: timings move with load.${quick}${partial}`;
 }
 
 function machine(results: BenchResults): string {
@@ -185,12 +166,6 @@ the timing. The docker run model gets \`-t\` from its ForceCommand script. Not a
 floors (no shell).
 
 ${table(["target", "runs ok", "median", "p95", "× OpenSSH + docker run"], rows)}`;
-}
-
-function cpuCell(runs: readonly ThroughputRun[], name: string): string {
-  const used = runs.flatMap((r) => (r.ok && r.cpuMs?.[name] !== undefined ? [r.cpuMs[name]] : []));
-  const m = median(used);
-  return m === undefined ? "–" : `${(m / 1000).toFixed(2)} s`;
 }
 
 function throughputRows(
@@ -372,6 +347,7 @@ function failuresSection(results: BenchResults): string {
   for (const [id, check] of Object.entries(results.exitStatus)) {
     if (!check.ok) lines.push(`- \`exit 3\`, ${label(id)}: got ${check.got}`);
   }
+  lines.push(...sftpFailures(results));
   return `## Failures\n\n${lines.length > 0 ? lines.join("\n") : "None: every run succeeded."}`;
 }
 
@@ -394,7 +370,7 @@ function methodSection(results: BenchResults): string {
 - The docker run model's ForceCommand script and the Docker CLI baseline use the flags of capsule's
   default container, \`${CAPSULE_EQUIVALENT_FLAGS.join(" ")}\`, plus \`--rm -i\` and a bench
   label, so that they differ from capsule in the SSH and orchestration layer only.
-${notes.join("\n")}
+${[sftpMethod(results), ...notes].filter((n) => n !== "").join("\n")}
 - Clean-up: ${c.before} container(s) of earlier bench runs removed before starting; ${c.atEnd}
   container(s) left at the end that the bench had to remove itself${
     c.errors.length > 0 ? `; clean-up errors: ${c.errors.join("; ")}` : ""
@@ -414,6 +390,7 @@ export function renderMarkdown(results: BenchResults): string {
     throughputSection(results),
     concurrencySection(results),
     memorySection(results),
+    sftpSection(results),
     failuresSection(results),
     methodSection(results),
   ].filter((section) => section !== "").join("\n\n") + "\n";

@@ -13,6 +13,7 @@ import {
 } from "../targets.ts";
 import { PHASES } from "../figures/capsule_phases.ts";
 import { ms, rates, times } from "./format.ts";
+import { sftpObservation } from "./sftp_section.ts";
 
 const LOGIN = PHASES[0]!.name;
 const START = PHASES[2]!.name;
@@ -115,6 +116,8 @@ function observations(results: BenchResults): string[] {
         `model, dockerd ${used(theirs, "dockerd")} (plus a Docker CLI process per session).`,
     );
   }
+  const sftp = sftpObservation(results);
+  if (sftp !== undefined) out.push(sftp);
   return out;
 }
 

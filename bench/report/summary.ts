@@ -1,7 +1,9 @@
 /** The short summary printed at the end of a run. */
 import type { BenchResults } from "../results.ts";
 import { median, summarize } from "../stats.ts";
+import { SFTP_TARGETS } from "../targets.ts";
 import { mib, ms, rates } from "./format.ts";
+import { sftpFigures } from "./sftp_section.ts";
 import { verdicts } from "./verdicts.ts";
 
 function pad(text: string, width: number): string {
@@ -14,8 +16,10 @@ export function renderSummary(results: BenchResults): string {
   const header = ["target", "true p50", "true p95", "prompt p50", "stdout MiB/s", "stdin MiB/s"];
   const widths = [28, 10, 10, 11, 13, 12];
   const row = (cells: string[]) => cells.map((c, i) => pad(c, widths[i] ?? 10)).join(" ");
-  lines.push(row(header));
-  for (const t of results.targets) {
+  const sessions = results.targets.filter((t) => !SFTP_TARGETS.includes(t.id));
+  const sftp = results.targets.filter((t) => SFTP_TARGETS.includes(t.id));
+  if (sessions.length > 0) lines.push(row(header));
+  for (const t of sessions) {
     if (!t.availability.ok) {
       lines.push(`${pad(t.label, widths[0]!)} not available: ${t.availability.reason}`);
       continue;
@@ -31,6 +35,25 @@ export function renderSummary(results: BenchResults): string {
       out ? out.median.toFixed(1) : "–",
       inn ? inn.median.toFixed(1) : "–",
     ]));
+  }
+  if (sftp.length > 0) {
+    if (sessions.length > 0) lines.push("");
+    lines.push(row(["SFTP target", "list p50", "list p95", "", "put MiB/s", "get MiB/s"]));
+    for (const t of sftp) {
+      if (!t.availability.ok) {
+        lines.push(`${pad(t.label, widths[0]!)} not available: ${t.availability.reason}`);
+        continue;
+      }
+      const f = sftpFigures(results, t.id);
+      lines.push(row([
+        t.label,
+        ms(f.listing),
+        ms(f.listingP95),
+        "",
+        f.put?.toFixed(1) ?? "–",
+        f.get?.toFixed(1) ?? "–",
+      ]));
+    }
   }
   lines.push("");
   for (const [id, runs] of Object.entries(results.concurrency)) {

@@ -6,11 +6,15 @@ import {
   CAPSULE_POOL,
   CONTAINER_FLOOR,
   DOCKER_CLI,
+  SFTP_CAPSULE,
+  SFTP_DOCKER_EXEC,
+  SFTP_DOCKER_RUN,
   SSH_FLOOR,
   SSH_FLOOR_CURVE25519,
   SSHD_DOCKER_RUN,
 } from "../targets.ts";
 import { ms, rates, ratio, times } from "./format.ts";
+import { sftpFigures } from "./sftp_section.ts";
 
 /** One target and how this run did against it. */
 export interface Verdict {
@@ -136,6 +140,46 @@ function poolTarget(results: BenchResults): Verdict {
   return atMost(goal, ratio(pool, ssh), 1.25, `medians: pool ${ms(pool)}, SSH floor ${ms(ssh)}`);
 }
 
+/** capsule's speed over another SFTP target's on put, get and first listing (above 1: faster). */
+function sftpSpeedRatios(results: BenchResults, other: string): [string, number | undefined][] {
+  const mine = sftpFigures(results, SFTP_CAPSULE);
+  const theirs = sftpFigures(results, other);
+  return [
+    ["put MiB/s", ratio(mine.put, theirs.put)],
+    ["get MiB/s", ratio(mine.get, theirs.get)],
+    ["first listing (median time, inverted)", ratio(theirs.listing, mine.listing)],
+  ];
+}
+
+/** capsule's SFTP at least as fast as OpenSSH + docker run sftp-server on put, get and listing. */
+function sftpTarget(results: BenchResults): Verdict {
+  const goal = "capsule's SFTP at least as fast as OpenSSH + `docker run` sftp-server (a fresh " +
+    "container per session) on put MiB/s, get MiB/s and time to first listing";
+  const why = unavailable(results, SFTP_DOCKER_RUN) ?? unavailable(results, SFTP_CAPSULE);
+  if (why !== undefined) return { goal, status: "not evaluated", detail: why, basis: "" };
+  const show = (pairs: [string, number | undefined][]) =>
+    pairs.map(([name, value]) => `${name} ${times(value)}`).join(", ");
+  const pairs = sftpSpeedRatios(results, SFTP_DOCKER_RUN);
+  const shared = unavailable(results, SFTP_DOCKER_EXEC) === undefined
+    ? `; against OpenSSH + docker exec into one shared container (for reference): ${
+      show(sftpSpeedRatios(results, SFTP_DOCKER_EXEC))
+    }`
+    : "";
+  const basis = `capsule's speed ÷ OpenSSH + docker run's (above 1: capsule faster): ${
+    show(pairs)
+  }${shared}`;
+  if (pairs.some(([, value]) => value === undefined)) {
+    return { goal, status: "not evaluated", detail: "a figure is missing or failed", basis };
+  }
+  const worst = Math.min(...pairs.map(([, value]) => value!));
+  return {
+    goal,
+    status: worst >= 1 ? "met" : "not met",
+    detail: `slowest ratio ${times(worst)} vs target ≥ ${times(1)}`,
+    basis,
+  };
+}
+
 /** Every target, in the order of the brief. */
 export function verdicts(results: BenchResults): Verdict[] {
   return [
@@ -143,5 +187,6 @@ export function verdicts(results: BenchResults): Verdict[] {
     fasterThanDockerRun(results),
     throughputTarget(results),
     poolTarget(results),
+    sftpTarget(results),
   ];
 }
