@@ -83,6 +83,15 @@ export class LocalForwarder {
           release();
         }
       },
+      discard: async () => {
+        try {
+          await relay.process.close();
+        } catch {
+          // already gone
+        } finally {
+          release();
+        }
+      },
     };
   }
 

@@ -39,6 +39,9 @@ export async function pipeTunnel(
     end.closed.removeEventListener("abort", stop);
     end.end();
     await process.close().catch(() => {});
-    await Promise.race([upstream, new Promise((r) => setTimeout(r, 1_000))]);
+    // The upstream copy ends with the channel; do not wait on a client that lingers.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([upstream, new Promise((r) => (timer = setTimeout(r, 1_000)))]);
+    clearTimeout(timer);
   }
 }

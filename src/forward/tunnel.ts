@@ -37,6 +37,8 @@ export type TunnelDecision =
   | {
     /** Pipes the accepted channel until either side ends; never throws. */
     pipe(end: TunnelEnd): Promise<void>;
+    /** Gives the relay up without piping (the client left meanwhile). */
+    discard(): Promise<void>;
   };
 
 /** Decides on and serves forwarded channels. */

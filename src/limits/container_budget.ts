@@ -7,7 +7,11 @@ import type {
   ExecSpec,
   RunningProcess,
 } from "../runtime/mod.ts";
+import { LABELS } from "../runtime/mod.ts";
 import type { ToolSet } from "../tools/mod.ts";
+
+/** A container younger than this may be missing from a listing that raced its creation. */
+const RECONCILE_AFTER_MS = 30_000;
 
 /**
  * A {@linkcode ContainerRuntime} that creates at most `max` containers at a
@@ -19,18 +23,22 @@ import type { ToolSet } from "../tools/mod.ts";
 export class ContainerBudget implements ContainerRuntime {
   readonly #runtime: ContainerRuntime;
   #max: number;
+  readonly #reconcileAfterMs: number;
   /** Slots taken by creations in flight. */
   #pending = 0;
-  /** Containers created and not yet removed. */
-  readonly #held = new Set<string>();
+  /** Containers created and not yet removed, with when they were. */
+  readonly #held = new Map<string, number>();
 
   /**
    * @param runtime the engine
    * @param max containers at once; 0 for no cap
+   * @param options `reconcileAfterMs`: how old a container must be before a
+   *   listing without it frees its slot (default 30 s)
    */
-  constructor(runtime: ContainerRuntime, max: number) {
+  constructor(runtime: ContainerRuntime, max: number, options: { reconcileAfterMs?: number } = {}) {
     this.#runtime = runtime;
     this.#max = max;
+    this.#reconcileAfterMs = options.reconcileAfterMs ?? RECONCILE_AFTER_MS;
   }
 
   /** Containers created or being created now. */
@@ -68,8 +76,23 @@ export class ContainerBudget implements ContainerRuntime {
     this.#held.delete(containerId);
   }
 
-  list(labels: Record<string, string>, options?: { size?: boolean }): Promise<ContainerSummary[]> {
-    return this.#runtime.list(labels, options);
+  async list(
+    labels: Record<string, string>,
+    options?: { size?: boolean },
+  ): Promise<ContainerSummary[]> {
+    const found = await this.#runtime.list(labels, options);
+    // A listing of all of this server's containers (the sweep's, the disk
+    // watch's) also frees the slots of containers that went without us: an
+    // engine restart, `docker rm`, a removal that failed after all.
+    const keys = Object.keys(labels);
+    if (keys.length === 2 && labels[LABELS.managed] === "true" && LABELS.instance in labels) {
+      const there = new Set(found.map((c) => c.id));
+      const settled = Date.now() - this.#reconcileAfterMs;
+      for (const [id, since] of this.#held) {
+        if (!there.has(id) && since <= settled) this.#held.delete(id);
+      }
+    }
+    return found;
   }
 
   enableDiskQuota(image: string): Promise<boolean> {
@@ -91,7 +114,7 @@ export class ContainerBudget implements ContainerRuntime {
     this.#pending++;
     try {
       const created = await create();
-      this.#held.add(idOf(created));
+      this.#held.set(idOf(created), Date.now());
       return created;
     } finally {
       this.#pending--;

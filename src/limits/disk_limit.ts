@@ -27,24 +27,33 @@ export async function chooseDiskLimit(
   config: Config,
   logger: Logger,
 ): Promise<DiskMechanism> {
-  const limited = profiles(config).filter((c) => c.disk > 0 && !c.readOnlyRootfs);
-  if (limited.length === 0) {
+  if (!needsDiskWatch(config)) {
     logger.info("disk.limit", { mechanism: "none" });
     return "none";
   }
   let quota = false;
   try {
+    // The probe creates a container of the image: it must be there first.
+    await runtime.ensureImage(config.container.image, { policy: config.container.pull });
     quota = await runtime.enableDiskQuota(config.container.image);
   } catch (error) {
-    logger.debug("disk.quota_probe_failed", { error: describeError(error) });
+    logger.warn("disk.quota_probe_failed", {
+      error: describeError(error),
+      fallback: "watch",
+    });
   }
   const mechanism = quota ? "quota" : "watch";
+  const limited = profiles(config).find((c) => c.disk > 0 && !c.readOnlyRootfs);
   logger.info("disk.limit", {
     mechanism,
-    bytes: config.container.disk,
-    detail: describeDiskLimit(mechanism, config.container),
+    ...(limited ? { detail: describeDiskLimit(mechanism, limited) } : {}),
   });
   return mechanism;
+}
+
+/** Whether any profile of `config` limits what its containers write (and is not read-only). */
+export function needsDiskWatch(config: Config): boolean {
+  return profiles(config).some((c) => c.disk > 0 && !c.readOnlyRootfs);
 }
 
 /** One line on what bounds a profile's writes, for the log and `check-config`. */

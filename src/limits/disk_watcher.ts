@@ -19,6 +19,8 @@ export interface DiskWatcherOptions {
 const DEFAULT_INTERVAL_MS = 500;
 /** A check may take at most this share of the time (the engine walks every writable layer). */
 const BUSY_SHARE = 4;
+/** How long `stop()` waits for a check in progress. */
+const STOP_WAIT_MS = 2_000;
 
 /**
  * `container.disk` for engines without storage quotas (overlay2 on ext4,
@@ -36,7 +38,9 @@ export class DiskWatcher {
   readonly #options: DiskWatcherOptions;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #running: Promise<void> | undefined;
-  #stopped = false;
+  #stopped = true;
+  /** Whether the last check failed (then the next failure is not logged again). */
+  #failing = false;
 
   /**
    * @param runtime the engine
@@ -53,11 +57,21 @@ export class DiskWatcher {
     this.#schedule(this.#options.intervalMs ?? DEFAULT_INTERVAL_MS);
   }
 
-  /** Stops checking and waits for a check in progress. */
+  /** Whether it is checking. */
+  get running(): boolean {
+    return !this.#stopped;
+  }
+
+  /**
+   * Stops checking, and waits a moment for a check in progress: an engine
+   * that stopped answering must not hold a shutdown.
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
-    await this.#running;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.#running, new Promise((r) => (timer = setTimeout(r, STOP_WAIT_MS)))]);
+    clearTimeout(timer);
   }
 
   /** One pass over this server's containers. */
@@ -88,8 +102,15 @@ export class DiskWatcher {
     this.#timer = setTimeout(() => {
       const started = Date.now();
       this.#running = this.check()
-        .catch((error) => {
-          this.#options.logger.warn("disk_watch.failed", { error: describeError(error) });
+        .then(() => {
+          if (this.#failing) this.#options.logger.info("disk_watch.resumed");
+          this.#failing = false;
+        }, (error) => {
+          // Once per outage: an engine that is away would otherwise fill the log.
+          if (!this.#failing) {
+            this.#options.logger.warn("disk_watch.failed", { error: describeError(error) });
+          }
+          this.#failing = true;
         })
         .finally(() => {
           this.#running = undefined;

@@ -154,7 +154,9 @@ export class CapsuleMetrics implements AuditRecorder {
         if (connection) this.#opened.delete(connection);
         break;
       case "auth": {
-        if (fields["query"] === true) break;
+        // Key queries and the `none` probe every OpenSSH client starts with are
+        // not login attempts: counting them would trip rejected-auth alerts.
+        if (fields["query"] === true || fields["method"] === "none") break;
         const result = String(fields["result"]);
         this.#auth.inc({ method: String(fields["method"]), result });
         const opened = connection ? this.#opened.get(connection) : undefined;

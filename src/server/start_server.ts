@@ -25,7 +25,13 @@ import type { ContainerRuntime } from "../runtime/mod.ts";
 import { EnvAllowList, Session } from "../session/mod.ts";
 import { type ConnectionLimits, loadHostKeys, randomId, SshServer } from "../ssh/mod.ts";
 import { reportReload } from "./report_reload.ts";
-import { chooseDiskLimit, ContainerBudget, DiskWatcher, UserCaps } from "../limits/mod.ts";
+import {
+  chooseDiskLimit,
+  ContainerBudget,
+  DiskWatcher,
+  needsDiskWatch,
+  UserCaps,
+} from "../limits/mod.ts";
 import { refusedSessionChain, sessionChain } from "./session_chain.ts";
 import { refusalOf } from "./refusal_of.ts";
 import { ToolsInstaller } from "./tools_installer.ts";
@@ -107,15 +113,17 @@ export async function startServer(
   await sweeper.sweep();
   sweeper.start();
   // Before the pool fills: every container should have the tools.
-  const tools = new ToolsInstaller(runtime, { image: config.container.image, logger });
+  const tools = new ToolsInstaller(runtime, {
+    image: config.container.image,
+    pull: config.container.pull,
+    logger,
+  });
   await tools.install();
 
   const alarms = new ContainerAlarms();
   const disk = await chooseDiskLimit(runtime, config, logger);
-  const diskWatcher = disk === "watch"
-    ? new DiskWatcher(runtime, { instance, alarms, logger })
-    : undefined;
-  diskWatcher?.start();
+  const diskWatcher = new DiskWatcher(runtime, { instance, alarms, logger });
+  if (disk === "watch") diskWatcher.start();
   const caps = new UserCaps((user) => limitsFor(current, user));
 
   const authenticator = new Authenticator(config, { logger });
@@ -200,10 +208,24 @@ export async function startServer(
     },
   });
   const listen = parseListen(config.server.listen);
-  const address = await server.listen(listen.host, listen.port);
-  logger.info("server.listening", { host: address.host, port: address.port, instance });
-  let listening = true;
-  await observe.serveMetrics({ ping: () => runtime.ping(), listening: () => listening });
+  let listening = false;
+  let address: { host: string; port: number };
+  try {
+    address = await server.listen(listen.host, listen.port);
+    logger.info("server.listening", { host: address.host, port: address.port, instance });
+    listening = true;
+    await observe.serveMetrics({ ping: () => runtime.ping(), listening: () => listening });
+  } catch (error) {
+    // A port in use: take down what started, the warm pool's containers included.
+    server.stopAccepting();
+    await sweeper.stop();
+    tools.stop();
+    await diskWatcher.stop();
+    await withinMs(CLEANUP_LIMIT_MS, Promise.all([shared.close(), pool.close()]));
+    await server.close();
+    await observe.close();
+    throw error;
+  }
 
   return {
     address,
@@ -211,7 +233,6 @@ export async function startServer(
       server.stopAccepting();
       listening = false;
       await sweeper.stop();
-      await diskWatcher?.stop();
       tools.stop();
       const open = server.sessions;
       logger.info("server.draining", { sessions: open.length, drain_ms: drainMs });
@@ -223,6 +244,8 @@ export async function startServer(
         );
       }
       await drain(open, drainMs, now);
+      // Still enforced while sessions drain; stopped before their containers go.
+      await diskWatcher.stop();
       await server.close();
       // An engine that stops answering must not hold the exit for good: what
       // is left then goes in the next start-up sweep.
@@ -241,6 +264,12 @@ export async function startServer(
       runtime.max = next.limits.containers;
       authenticator.update(next);
       pool.configure(pooledProfiles(next));
+      // A reload that sets a disk limit where none was: watch it from now on
+      // (an engine with quotas applies them to new containers as it is).
+      if (disk === "none" && !diskWatcher.running && needsDiskWatch(next)) {
+        logger.info("disk.limit", { mechanism: "watch", reason: "reload" });
+        diskWatcher.start();
+      }
     },
     reopenLogs() {
       observe.reopen();

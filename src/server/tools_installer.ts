@@ -1,4 +1,5 @@
 import { describeError } from "../errors/mod.ts";
+import type { PullPolicy } from "../config/types.ts";
 import type { Logger } from "../log/mod.ts";
 import type { ContainerRuntime } from "../runtime/mod.ts";
 import { findTools, type ToolSet } from "../tools/mod.ts";
@@ -7,6 +8,8 @@ import { findTools, type ToolSet } from "../tools/mod.ts";
 export interface ToolsInstallerOptions {
   /** An image the engine has (or may pull), to fill the tools volume with. */
   image: string;
+  /** Its pull policy (`container.pull`). */
+  pull: PullPolicy;
   logger: Logger;
   /** Milliseconds before the first retry after a failure (doubles up to a minute). */
   retryMs?: number;
@@ -55,7 +58,7 @@ export class ToolsInstaller {
       return;
     }
     try {
-      await this.#runtime.ensureImage(image, { policy: "if-not-present" });
+      await this.#runtime.ensureImage(image, { policy: this.#options.pull });
       const volume = await this.#runtime.installTools(tools, image);
       logger.info("tools.ready", { volume, dir: tools.dir });
     } catch (error) {

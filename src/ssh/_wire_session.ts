@@ -4,6 +4,9 @@ import type { Session, SessionRequest } from "../session/mod.ts";
 import { ChannelIO } from "./channel_io.ts";
 import { closeUnstartedChannel } from "./_unstarted_channel.ts";
 
+/** Refused start requests after which a session channel is closed. */
+const MAX_REFUSALS = 3;
+
 /** Routes one ssh2 session channel's requests to our session state machine. */
 export function wireSession(
   client: Connection,
@@ -12,6 +15,7 @@ export function wireSession(
   onClose: () => void,
 ): void {
   let io: ChannelIO | undefined;
+  let refusals = 0;
   const reply = (ok: boolean, accept?: () => void, reject?: () => void) =>
     ok ? accept?.() : reject?.();
 
@@ -33,7 +37,14 @@ export function wireSession(
     accept: () => ServerChannel | undefined,
     reject?: () => void,
   ) => {
-    if (!session.canStart || !session.admits(request)) return reject?.();
+    if (!session.canStart) return reject?.();
+    if (!session.admits(request)) {
+      reject?.();
+      // A client that keeps asking for what policy refuses gets the channel
+      // closed, instead of a log line (and an audit line) per request for ever.
+      if (++refusals >= MAX_REFUSALS && closeUnstartedChannel(client, channel)) closed();
+      return;
+    }
     const accepted = accept();
     if (!accepted) return;
     io = new ChannelIO(accepted);
@@ -48,11 +59,17 @@ export function wireSession(
     "subsystem",
     (accept, reject, info) => start({ kind: "subsystem", name: info.name }, accept, reject),
   );
-  channel.on("close", () => {
-    // A channel closed before it started still needs its CHANNEL_CLOSE answered.
-    if (!io) closeUnstartedChannel(client, channel);
+  let ended = false;
+  const closed = () => {
+    if (ended) return;
+    ended = true;
     io?.closed();
     session.close();
     onClose();
+  };
+  channel.on("close", () => {
+    // A channel closed before it started still needs its CHANNEL_CLOSE answered.
+    if (!io) closeUnstartedChannel(client, channel);
+    closed();
   });
 }

@@ -21,6 +21,10 @@ interface TunnelOwner {
  * piped until either side ends.
  */
 export function wireTunnels(client: Connection, owner: TunnelOwner, open: TunnelOpener): void {
+  // ssh2 still hands out a channel after the connection closed, one that
+  // never closes: a relay connected meanwhile is given up instead.
+  let gone = false;
+  client.once("close", () => (gone = true));
   const serve = async (
     target: TunnelTarget,
     accept: AcceptConnection<ServerChannel>,
@@ -41,8 +45,11 @@ export function wireTunnels(client: Connection, owner: TunnelOwner, open: Tunnel
       else reject();
       return;
     }
-    const channel = accept();
-    if (!channel) return;
+    const channel = gone ? undefined : accept();
+    if (!channel) {
+      await decision.discard();
+      return;
+    }
     owner.logger.info("forward.open", { kind: "local", ...where });
     const started = performance.now();
     await decision.pipe(tunnelEnd(channel));

@@ -170,6 +170,14 @@ Deno.test("end to end: interoperability with other clients", async (t) => {
       }
     });
 
+    await t.step(
+      "a client that keeps asking for a refused subsystem gets the channel closed",
+      async () => {
+        const result = await rawSession(login("alice"), "refused-loop");
+        assert.deepEqual(result, { asked: 3, closed: true, after: "still-serving" });
+      },
+    );
+
     await t.step("a refused subsystem through a ControlMaster returns at once", async () => {
       const socket = `${capsule.dir}/master.sock`;
       const base = sshArgs(login("alice"));

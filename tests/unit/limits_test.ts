@@ -88,6 +88,20 @@ Deno.test("ContainerBudget refuses a container over the cap, and counts removals
   for (let i = 0; i < 5; i++) await budget.run(spec(`f${i}`));
 });
 
+Deno.test("ContainerBudget frees the slot of a container that went without it", async () => {
+  const fake = new FakeRuntime();
+  const budget = new ContainerBudget(fake, 1, { reconcileAfterMs: 0 });
+  const labels = { [LABELS.managed]: "true", [LABELS.instance]: "i1" };
+  const id = await budget.start({ ...spec("a"), labels });
+  await assert.rejects(budget.start({ ...spec("b"), labels }), /limit of 1/);
+  await budget.list({ [LABELS.managed]: "true", [LABELS.user]: "x" });
+  assert.equal(budget.inUse, 1, "only a listing of the whole instance reconciles");
+  fake.live.delete(id); // docker rm, or an engine restart
+  await budget.list(labels);
+  assert.equal(budget.inUse, 0);
+  await budget.start({ ...spec("c"), labels });
+});
+
 Deno.test("DiskWatcher raises the alarm of a container over its disk label, once", async () => {
   const fake = new FakeRuntime();
   const labels = (disk: string) => ({

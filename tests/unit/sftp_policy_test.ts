@@ -68,6 +68,7 @@ Deno.test("containerCreateOptions() mounts the tools volume read-only at /.capsu
   const spec = {
     name: "n",
     image: "busybox",
+    pull: "if-not-present",
     cmd: ["/bin/sh"],
     shell: "/bin/sh",
     env: [],
@@ -108,6 +109,7 @@ Deno.test("ToolsInstaller installs a build, says when there is none, and retries
   const runtime = new FakeRuntime();
   await new ToolsInstaller(runtime, {
     image: "busybox",
+    pull: "if-not-present",
     logger,
     find: () => Promise.resolve(build),
   })
@@ -120,6 +122,7 @@ Deno.test("ToolsInstaller installs a build, says when there is none, and retries
   lines.length = 0;
   await new ToolsInstaller(new FakeRuntime(), {
     image: "busybox",
+    pull: "if-not-present",
     logger,
     find: () => Promise.resolve(undefined),
   }).install();
@@ -133,6 +136,7 @@ Deno.test("ToolsInstaller installs a build, says when there is none, and retries
     failures-- > 0 ? Promise.reject(new Error("engine down")) : install(tools, image);
   const installer = new ToolsInstaller(flaky, {
     image: "busybox",
+    pull: "if-not-present",
     logger,
     retryMs: 10,
     find: () => Promise.resolve(build),

@@ -77,12 +77,44 @@ def close_unstarted(transport, request):
     }
 
 
+def refused_loop(transport):
+    """Asks for an unknown subsystem until the server closes the channel (at most 10 times).
+
+    The requests want no reply: paramiko closes a channel itself when a
+    request it waits for is refused, and the point is to see the server close it.
+    """
+    from paramiko.common import cMSG_CHANNEL_REQUEST
+    from paramiko.message import Message
+
+    chan = transport.open_session()
+    chan_id = chan.get_id()
+    asked = 0
+    while asked < 10 and transport._channels.get(chan_id) is not None:
+        m = Message()
+        m.add_byte(cMSG_CHANNEL_REQUEST)
+        m.add_int(chan.remote_chanid)
+        m.add_string("subsystem")
+        m.add_boolean(False)
+        m.add_string("x-capsule-nosuch")
+        transport._send_user_message(m)
+        asked += 1
+        deadline = time.time() + 1
+        while time.time() < deadline and transport._channels.get(chan_id) is not None:
+            time.sleep(0.02)
+    after = transport.open_session()
+    after.exec_command("echo still-serving")
+    output, status = read_all(after)
+    return {"asked": asked, "closed": transport._channels.get(chan_id) is None, "after": output.strip()}
+
+
 def main():
     port, user, password, case = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
     transport = connect(port, user, password)
     try:
         if case == "resize":
             result = resize(transport, int(sys.argv[5]))
+        elif case == "refused-loop":
+            result = refused_loop(transport)
         elif case == "close-unstarted":
             result = close_unstarted(transport, sys.argv[5] if len(sys.argv) > 5 else "")
         else:
