@@ -13,8 +13,8 @@ export interface LocalForwarderOptions {
   containers: ConnectionContainers;
   /** A user's container settings (forwarding policy, user, shell). */
   containerFor(user: string): ContainerConfig;
-  /** Forwarded channels one connection may have open at once. */
-  maxPerConnection: number;
+  /** Forwarded channels one connection may have open at once (read at each request); 0 for no cap. */
+  maxPerConnection(): number;
   /** Milliseconds the relay gets to connect (default 10 s). */
   connectTimeoutMs?: number;
 }
@@ -59,9 +59,8 @@ export class LocalForwarder {
       return prohibited("no session is running on this connection to forward from");
     }
     const open = this.#open.get(connectionId) ?? 0;
-    if (open >= this.#options.maxPerConnection) {
-      return prohibited(`too many forwarded channels (${this.#options.maxPerConnection})`);
-    }
+    const cap = this.#options.maxPerConnection();
+    if (cap > 0 && open >= cap) return prohibited(`too many forwarded channels (${cap})`);
     this.#open.set(connectionId, open + 1);
     const release = () => {
       const left = (this.#open.get(connectionId) ?? 1) - 1;

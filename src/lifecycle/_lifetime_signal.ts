@@ -30,6 +30,18 @@ export function lifetimeSignal(
   return { signal: controller.signal, cancel };
 }
 
+/**
+ * What is left of a container's `maxLifetime` (0 for no limit), counted from
+ * when it was created; at least 1 ms, so a lifetime that ran out ends at once.
+ */
+export function lifetimeLeftMs(
+  container: Pick<ContainerConfig, "maxLifetime">,
+  createdMs: number,
+): number {
+  if (container.maxLifetime <= 0) return 0;
+  return Math.max(1, container.maxLifetime * 1000 - (Date.now() - createdMs));
+}
+
 /** The line a user reads when their container reached `container.maxLifetime`. */
 export function lifetimeReason(container: Pick<ContainerConfig, "maxLifetime">): string {
   return `session ended: the container reached its maximum lifetime of ${container.maxLifetime} s`;

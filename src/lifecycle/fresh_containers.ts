@@ -3,6 +3,7 @@ import type { ContainerRuntime } from "../runtime/mod.ts";
 import type { PlacedProcess, Placement, SessionContext } from "../session/mod.ts";
 import { sessionContainerSpec } from "./_container_spec.ts";
 import { clientGone } from "./_placement_errors.ts";
+import { lifetimeLeftMs } from "./_lifetime_signal.ts";
 import { ownerLiveUntilReleased, removedAfter } from "./_removed_after.ts";
 import type { ContainerAlarms } from "./container_alarms.ts";
 
@@ -60,9 +61,7 @@ export class FreshContainers implements Placement {
       tty: spec.tty,
     });
     // The lifetime runs from the moment the expiry label was written.
-    const lifetimeMs = container.maxLifetime > 0
-      ? Math.max(1, container.maxLifetime * 1000 - (Date.now() - createdMs))
-      : 0;
+    const lifetimeMs = lifetimeLeftMs(container, createdMs);
     return removedAfter(this.#runtime, ctx, {
       process,
       container,

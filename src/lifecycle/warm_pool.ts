@@ -4,7 +4,7 @@ import type { Logger } from "../log/mod.ts";
 import type { ContainerRuntime, RunningProcess } from "../runtime/mod.ts";
 import type { PlacedProcess, Placement, SessionContext } from "../session/mod.ts";
 import { containerLabels, hostContainerSpec, sessionExecSpec } from "./_container_spec.ts";
-import { afterMs } from "./_lifetime_signal.ts";
+import { afterMs, lifetimeLeftMs } from "./_lifetime_signal.ts";
 import { ownerLiveUntilReleased, removedAfter } from "./_removed_after.ts";
 import type { ContainerAlarms } from "./container_alarms.ts";
 
@@ -152,9 +152,7 @@ export class WarmPool implements Placement {
       image: container.image,
       tty: ctx.pty !== undefined,
     });
-    const lifetimeMs = container.maxLifetime > 0
-      ? Math.max(1, container.maxLifetime * 1000 - (Date.now() - warm.createdMs))
-      : 0;
+    const lifetimeMs = lifetimeLeftMs(container, warm.createdMs);
     return ownerLiveUntilReleased(
       removedAfter(this.#runtime, ctx, {
         process: running,

@@ -39,16 +39,7 @@ export class UserCaps {
    * @returns the refusal (nothing is counted then), or `undefined`
    */
   openSession(user: string, sessionId: string): CapsuleError | undefined {
-    const cap = this.#limitsFor(user).sessionsPerUser;
-    if (cap > 0 && this.sessionsOf(user) >= cap) {
-      return new CapsuleError(
-        "SESSION_CAP_REACHED",
-        `Too many sessions for user "${user}" (${cap})`,
-        { cause: new Error(`limits.sessionsPerUser = ${cap} reached`), exitCode: 255 },
-      );
-    }
-    this.#sessions.set(sessionId, user);
-    return undefined;
+    return this.#open(this.#sessions, user, sessionId, "sessionsPerUser");
   }
 
   /** Forgets a session (no-op for one that was not counted). */
@@ -62,21 +53,31 @@ export class UserCaps {
    * @returns the refusal (nothing is counted then), or `undefined`
    */
   openConnection(user: string, connectionId: string): CapsuleError | undefined {
-    const cap = this.#limitsFor(user).connectionsPerUser;
-    if (cap > 0 && this.connectionsOf(user) >= cap) {
-      return new CapsuleError(
-        "CONNECTION_CAP_REACHED",
-        `Too many connections for user "${user}" (${cap})`,
-        { cause: new Error(`limits.connectionsPerUser = ${cap} reached`), exitCode: 255 },
-      );
-    }
-    this.#connections.set(connectionId, user);
-    return undefined;
+    return this.#open(this.#connections, user, connectionId, "connectionsPerUser");
   }
 
   /** Forgets a connection (no-op for one that was not counted). */
   closeConnection(connectionId: string): void {
     this.#connections.delete(connectionId);
+  }
+
+  #open(
+    holders: Map<string, string>,
+    user: string,
+    id: string,
+    limit: keyof UserLimits,
+  ): CapsuleError | undefined {
+    const cap = this.#limitsFor(user)[limit];
+    if (cap > 0 && count(holders, user) >= cap) {
+      const what = limit === "sessionsPerUser" ? "sessions" : "connections";
+      return new CapsuleError(
+        limit === "sessionsPerUser" ? "SESSION_CAP_REACHED" : "CONNECTION_CAP_REACHED",
+        `Too many ${what} for user "${user}" (${cap})`,
+        { cause: new Error(`limits.${limit} = ${cap} reached`), exitCode: 255 },
+      );
+    }
+    holders.set(id, user);
+    return undefined;
   }
 }
 

@@ -2,7 +2,7 @@ import type { Config } from "../config/types.ts";
 import type { Logger } from "../log/mod.ts";
 
 /** Names of the top-level settings a reload applies; the rest need a restart. */
-const APPLIED = new Set(["users", "auth", "container"]);
+const APPLIED = new Set(["users", "auth", "container", "limits"]);
 
 /**
  * Logs what a reload changes: users added, removed and changed, and settings

@@ -143,7 +143,7 @@ export async function startServer(
   const forwarder = new LocalForwarder(runtime, {
     containers: connectionContainers,
     containerFor: (user) => resolveContainer(current, user),
-    maxPerConnection: config.limits.forwardsPerConnection || Number.MAX_SAFE_INTEGER,
+    maxPerConnection: () => current.limits.forwardsPerConnection,
   });
   const placement = auditPlacement(
     placementByMode(pool, shared),

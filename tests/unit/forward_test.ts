@@ -68,7 +68,7 @@ Deno.test("LocalForwarder refuses by policy before anything runs in a container"
   const forwarder = new LocalForwarder(runtime, {
     containers,
     containerFor: (user) => ({ ...base, forwarding: { local: user !== "closed" } }),
-    maxPerConnection: 1,
+    maxPerConnection: () => 1,
   });
   const web = { kind: "tcp", host: "127.0.0.1", port: 80 } as const;
   await t.step("forwarding off for the user", async () => {
