@@ -39,7 +39,11 @@ export type StartResult = { ok: true; server: CapsuleServer } | { ok: false; rea
 
 type Tree = Record<string, unknown>;
 
-/** The bench's capsule config: loopback, pre-auth limits raised, one key-only user. */
+/**
+ * The bench's capsule config: loopback, pre-auth limits raised, the per-user
+ * caps off (the concurrency figure runs 100 sessions of one user, which the
+ * OpenSSH models do not cap either), one key-only user.
+ */
 export function capsuleConfig(options: CapsuleOptions): Tree {
   return deepMerge({
     server: {
@@ -53,6 +57,7 @@ export function capsuleConfig(options: CapsuleOptions): Tree {
       drainTimeout: 5,
     },
     log: { level: "info", format: "json" },
+    limits: { sessionsPerUser: 0, connectionsPerUser: 0 },
     users: { [options.user]: { authorizedKeys: [options.publicKey] } },
     container: {
       mounts: [{ source: options.blob, target: options.blobTarget, readOnly: true }],
