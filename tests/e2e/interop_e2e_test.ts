@@ -8,48 +8,13 @@
 import assert from "node:assert/strict";
 import { hashPassword } from "../../src/auth/mod.ts";
 import { PYTHON } from "../helpers/adversary.ts";
+import { run } from "../helpers/file_clients.ts";
 import { type CapsuleProcess, startCapsule } from "../helpers/capsule_process.ts";
 import { assertNoContainersLeft, requireEngine } from "../helpers/docker.ts";
 import { type Login, ssh, sshArgs, sshCommand } from "../helpers/ssh_client.ts";
 
 const PASSWORD = "s3cret";
 const RAW_SESSION = new URL("./clients/raw_session.py", import.meta.url).pathname;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-}
-
-/** Runs a program to completion, killing it after `timeoutMs` (a hang fails the test, not the suite). */
-async function run(
-  cmd: string[],
-  options: { env?: Record<string, string>; timeoutMs?: number } = {},
-): Promise<Run> {
-  const [program, ...args] = cmd;
-  const child = new Deno.Command(program!, {
-    args,
-    env: options.env ?? {},
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    child.kill("SIGKILL");
-  }, options.timeoutMs ?? 30_000);
-  const out = await child.output();
-  clearTimeout(timer);
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-    timedOut,
-  };
-}
 
 async function rawSession(login: Login, ...args: string[]): Promise<Record<string, unknown>> {
   const result = await run([

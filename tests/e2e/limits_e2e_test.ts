@@ -8,20 +8,7 @@ import assert from "node:assert/strict";
 import { demoPasswordHash, startDemoCapsule } from "../helpers/demo_capsule.ts";
 import { assertNoContainersLeft, capsuleContainers, requireEngine } from "../helpers/docker.ts";
 import { type Login, ssh, sshCommand } from "../helpers/ssh_client.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `read` until `done` holds (30 s at most). */
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  let value = await read();
-  while (!done(value) && Date.now() < deadline) {
-    await sleep(100);
-    value = await read();
-  }
-  assert.ok(done(value), `condition not reached; last value: ${JSON.stringify(value)}`);
-  return value;
-}
+import { pollUntil } from "../helpers/poll.ts";
 
 /** OpenSSH clients left running (a session or a bare connection), killed at the end of a step. */
 class Holders {
@@ -73,7 +60,7 @@ Deno.test("end to end: one user cannot exhaust the host", async (t) => {
   try {
     await t.step("sessions over a user's cap are refused across connections", async () => {
       for (let i = 0; i < 3; i++) holders.hold(login("capped"), "sleep 60");
-      await eventually(() => containersOf("capped"), (ids) => ids.length === 3);
+      await pollUntil(() => containersOf("capped"), (ids) => ids.length === 3);
       const refused = await ssh(login("capped"), "echo should-not-run");
       assert.equal(refused.stdout, "");
       assert.equal(refused.stderr, 'capsule: Too many sessions for user "capped" (3)\n');
@@ -85,7 +72,7 @@ Deno.test("end to end: one user cannot exhaust the host", async (t) => {
       );
       await stillServes();
       await holders.release();
-      await eventually(() => containersOf("capped"), (ids) => ids.length === 0);
+      await pollUntil(() => containersOf("capped"), (ids) => ids.length === 0);
       const after = await ssh(login("capped"), "echo again");
       assert.equal(after.stdout, "again\n", "slots come back when sessions end");
     });
@@ -95,14 +82,14 @@ Deno.test("end to end: one user cannot exhaust the host", async (t) => {
         capsule.logs().filter((r) => r.event === "auth.accepted" && r.user === "capped").length;
       const before = accepted();
       for (let i = 0; i < 4; i++) holders.hold(login("capped"));
-      await eventually(() => Promise.resolve(accepted()), (n) => n >= before + 4);
+      await pollUntil(() => Promise.resolve(accepted()), (n) => n >= before + 4);
       const refused = await ssh(login("capped"), "echo should-not-run");
       assert.equal(refused.stdout, "");
       assert.equal(refused.stderr, 'capsule: Too many connections for user "capped" (4)\n');
       assert.equal(refused.code, 255);
       await stillServes();
       await holders.release();
-      const after = await eventually(
+      const after = await pollUntil(
         () => ssh(login("capped"), "echo again"),
         (r) => r.stdout === "again\n",
       );
@@ -111,7 +98,7 @@ Deno.test("end to end: one user cannot exhaust the host", async (t) => {
 
     await t.step("the server's container cap holds for every user together", async () => {
       for (let i = 0; i < 5; i++) holders.hold(demo, "sleep 60");
-      await eventually(() => capsuleContainers(capsule.instance), (ids) => ids.length === 5);
+      await pollUntil(() => capsuleContainers(capsule.instance), (ids) => ids.length === 5);
       const refused = await ssh(login("disk"), "echo should-not-run");
       assert.equal(
         refused.stderr,
@@ -120,7 +107,7 @@ Deno.test("end to end: one user cannot exhaust the host", async (t) => {
       assert.notEqual(refused.code, 0);
       assert.equal((await capsuleContainers(capsule.instance)).length, 5);
       await holders.release();
-      await eventually(() => capsuleContainers(capsule.instance), (ids) => ids.length === 0);
+      await pollUntil(() => capsuleContainers(capsule.instance), (ids) => ids.length === 0);
     });
 
     await t.step(
@@ -142,7 +129,7 @@ Deno.test("end to end: one user cannot exhaust the host", async (t) => {
         // Checked twice a second: what a session writes in that time is the margin.
         assert.ok(Number(event.used) < 1024 * 1024 * 1024, `used ${event.used}`);
         await stillServes();
-        await eventually(() => containersOf("disk"), (ids) => ids.length === 0);
+        await pollUntil(() => containersOf("disk"), (ids) => ids.length === 0);
       },
     );
 

@@ -16,20 +16,7 @@ import {
   ssh,
   waitForOutput,
 } from "../helpers/ssh_client.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `read` until `done` holds for its value (20 s at most) and returns the value. */
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  let value = await read();
-  while (!done(value) && Date.now() < deadline) {
-    await sleep(100);
-    value = await read();
-  }
-  assert.ok(done(value), `condition not reached; last value: ${JSON.stringify(value)}`);
-  return value;
-}
+import { pollUntil } from "../helpers/poll.ts";
 
 Deno.test("end to end: container modes", async (t) => {
   await requireEngine();
@@ -80,12 +67,12 @@ Deno.test("end to end: container modes", async (t) => {
         const mode = { "io.capsule.mode": "connection" };
         assert.equal((await containersOf(mode)).length, 2);
         first.end();
-        await eventually(() => containersOf(mode), (ids) => ids.length === 1);
+        await pollUntil(() => containersOf(mode), (ids) => ids.length === 1);
       } finally {
         first.end();
         second.end();
       }
-      await eventually(
+      await pollUntil(
         () => containersOf({ "io.capsule.mode": "connection" }),
         (ids) => ids.length === 0,
       );
@@ -94,7 +81,7 @@ Deno.test("end to end: container modes", async (t) => {
     await t.step("persistent mode: files and processes outlive the connection", async () => {
       const user = { "io.capsule.user": "pers" };
       // Wait out the grace period of earlier steps: start from no container.
-      await eventually(() => containersOf(user), (ids) => ids.length === 0);
+      await pollUntil(() => containersOf(user), (ids) => ids.length === 0);
       const started = await ssh(
         login("pers"),
         "echo kept > /tmp/kept; sleep 1000 >/dev/null 2>&1 & echo started",
@@ -104,12 +91,12 @@ Deno.test("end to end: container modes", async (t) => {
       assert.equal(back.stdout, "kept\n1\n");
       assert.equal((await containersOf(user)).length, 1);
       // Once nobody holds it for the grace period (4 s), it goes.
-      await eventually(() => containersOf(user), (ids) => ids.length === 0);
+      await pollUntil(() => containersOf(user), (ids) => ids.length === 0);
     });
 
     await t.step("persistent mode: racing logins land in one container", async () => {
       const user = { "io.capsule.user": "pers" };
-      await eventually(() => containersOf(user), (ids) => ids.length === 0);
+      await pollUntil(() => containersOf(user), (ids) => ids.length === 0);
       const racing = await Promise.all(
         Array.from({ length: 6 }, () => ssh(login("pers"), "echo x >> /tmp/race; sleep 1")),
       );
@@ -124,7 +111,7 @@ Deno.test("end to end: container modes", async (t) => {
       const channel = await openChannel(client, { exec: "echo up; sleep 2000" });
       await waitForOutput(channel, (s) => s.includes("up"));
       client.destroy();
-      await eventually(
+      await pollUntil(
         async () => (await ssh(login("pers"), "ps | grep -c '[s]leep 2000'")).stdout.trim(),
         (count) => count === "0",
       );
@@ -139,7 +126,7 @@ Deno.test("end to end: container modes", async (t) => {
           result.stderr,
           /capsule: session ended: the container reached its maximum lifetime of 3 s/,
         );
-        await eventually(
+        await pollUntil(
           () => containersOf({ "io.capsule.user": "brief" }),
           (ids) => ids.length === 0,
         );
@@ -161,13 +148,13 @@ Deno.test("end to end: container modes", async (t) => {
 
     await t.step("the warm pool: a container serves one session and is replaced", async () => {
       const pool = { "io.capsule.mode": "pool" };
-      const before = await eventually(() => containersOf(pool), (ids) => ids.length === 2);
+      const before = await pollUntil(() => containersOf(pool), (ids) => ids.length === 2);
       const wrote = await ssh(login("pool"), "echo secret > /tmp/s; echo done");
       assert.equal(wrote.stdout, "done\n");
       const read = await ssh(login("pool"), "cat /tmp/s 2>/dev/null || echo absent");
       assert.equal(read.stdout, "absent\n", "a pooled container is never used twice");
       // Both used containers are removed, and the pool refills to its size.
-      await eventually(
+      await pollUntil(
         () => containersOf(pool),
         (ids) => ids.length === 2 && ids.every((id) => !before.includes(id)),
       );
@@ -181,7 +168,7 @@ Deno.test("end to end: container modes", async (t) => {
       const result = await ssh(login("nosh"), "true");
       assert.equal(result.code, 127);
       assert.match(result.stderr, /capsule: Cannot start session: shell "\/bin\/zsh" not found/);
-      await eventually(
+      await pollUntil(
         () => containersOf({ "io.capsule.user": "nosh" }),
         (ids) => ids.length === 0,
       );

@@ -16,6 +16,7 @@ import {
 } from "../helpers/docker.ts";
 import { peakRss, rssOf } from "../helpers/rss.ts";
 import { type Login, ssh } from "../helpers/ssh_client.ts";
+import { pollUntil } from "../helpers/poll.ts";
 
 const PRESSURE = new URL("./clients/sftp_pressure.py", import.meta.url).pathname;
 const LIMIT = 64 * 1024 * 1024;
@@ -55,18 +56,6 @@ async function pressure(
       await child.status;
     },
   };
-}
-
-/** Polls `read` until `done` holds (30 s at most). */
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  let value = await read();
-  while (!done(value) && Date.now() < deadline) {
-    await sleep(200);
-    value = await read();
-  }
-  assert.ok(done(value), `condition not reached; last value: ${JSON.stringify(value)}`);
-  return value;
 }
 
 Deno.test("end to end: SFTP under pressure keeps capsule's memory bounded and leaves nothing", async (t) => {
@@ -117,7 +106,7 @@ Deno.test("end to end: SFTP under pressure keeps capsule's memory bounded and le
       const mine = await capsuleContainers(capsule.instance, { "io.capsule.user": "demo" });
       assert.ok(mine.length >= 1, "the SFTP session has its container");
       await client.stop();
-      await eventually(
+      await pollUntil(
         () => capsuleContainers(capsule.instance, { "io.capsule.user": "demo" }),
         (ids) => ids.length === 0,
       );
@@ -130,7 +119,7 @@ Deno.test("end to end: SFTP under pressure keeps capsule's memory bounded and le
       const during = await containerProcesses(id);
       assert.ok(during.some((p) => p.includes("sftp-server")), during.join("\n"));
       await client.stop();
-      await eventually(
+      await pollUntil(
         () => containerProcesses(id),
         (processes) => !processes.some((p) => p.includes("sftp-server")),
       );
