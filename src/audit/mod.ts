@@ -6,3 +6,4 @@ export * from "./audit_placement.ts";
 export * from "./audited_runtime.ts";
 export * from "./sftp_log_parser.ts";
 export * from "./audit_connections.ts";
+export * from "./audit_tunnels.ts";

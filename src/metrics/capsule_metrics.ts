@@ -52,6 +52,7 @@ export class CapsuleMetrics implements AuditRecorder {
   readonly #live: Gauge;
   readonly #setup: Histogram;
   readonly #exits: Counter;
+  readonly #forwards: Counter;
   readonly #created: Counter;
   readonly #containerStart: Histogram;
   readonly #engineErrors: Counter;
@@ -100,6 +101,13 @@ export class CapsuleMetrics implements AuditRecorder {
       "Time from a session's request to its process running.",
     );
     this.#setup.init();
+    this.#forwards = r.counter(
+      "capsule_forwards_total",
+      "Forwarded channels (ssh -L, -D), by result (opened, refused).",
+      ["result"],
+    );
+    this.#forwards.init({ result: "opened" });
+    this.#forwards.init({ result: "refused" });
     this.#exits = r.counter(
       "capsule_session_exits_total",
       "Sessions ended, by reason (exit_zero, exit_nonzero, signal, timeout, error).",
@@ -174,6 +182,12 @@ export class CapsuleMetrics implements AuditRecorder {
         break;
       case "session.refused":
         this.#sessions.inc({ kind, result: "refused" });
+        break;
+      case "forward.open":
+        this.#forwards.inc({ result: "opened" });
+        break;
+      case "forward.refused":
+        this.#forwards.inc({ result: "refused" });
         break;
       case "session.end": {
         const started = session !== undefined && this.#started.delete(session);

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { auditConnections, AuditedRuntime, auditPlacement } from "../audit/mod.ts";
+import { auditConnections, AuditedRuntime, auditPlacement, auditTunnels } from "../audit/mod.ts";
 import { Authenticator, findWellKnownPasswords } from "../auth/mod.ts";
 import {
   isLoopbackHost,
@@ -175,7 +175,7 @@ export async function startServer(
       shared.connectionClosed(connectionId);
     },
     admit: (connectionId, identity) => caps.openConnection(identity.username, connectionId),
-    openTunnel: (request) => forwarder.open(request),
+    openTunnel: auditTunnels((request) => forwarder.open(request), observe.recorder),
     openSession: (connection) => {
       const id = randomId();
       return new Session({

@@ -104,8 +104,11 @@ const SERVE_PAGE = "mkdir -p /tmp/www && echo hello-from-the-container > /tmp/ww
 Deno.test("end to end: forwarding into the container", async (t) => {
   await requireEngine();
   const passwordHash = await demoPasswordHash();
+  const auditDir = await Deno.makeTempDir({ prefix: "capsule-forward-audit-" });
+  const auditFile = `${auditDir}/audit.log`;
   const { capsule, login: demo } = await startDemoCapsule({
     config: {
+      audit: { file: auditFile },
       server: { maxStartupsPerSource: 30 },
       container: { forwarding: { local: true } },
       users: {
@@ -269,8 +272,24 @@ Deno.test("end to end: forwarding into the container", async (t) => {
         }
       },
     );
+    await t.step(
+      "the audit has every forward: opened, closed with its bytes, refused",
+      async () => {
+        const events = (await Deno.readTextFile(auditFile)).trim().split("\n").map((l) =>
+          JSON.parse(l)
+        );
+        const opened = events.filter((e) => e.event === "forward.open");
+        const closed = events.filter((e) => e.event === "forward.close");
+        const refused = events.filter((e) => e.event === "forward.refused");
+        assert.ok(opened.length >= 4, `${opened.length} forward.open`);
+        assert.ok(closed.some((e) => e.bytes_out >= 256 * 1024 * 1024), "the big transfer's bytes");
+        assert.ok(refused.some((e) => e.user === "closed" && e.prohibited === true));
+        assert.ok(refused.some((e) => e.port === capsule.port && e.prohibited === false));
+      },
+    );
   } finally {
     assert.equal(await capsule.stop(), 0);
+    await Deno.remove(auditDir, { recursive: true });
   }
   await assertNoContainersLeft(20_000, capsule.instance);
 });
