@@ -244,8 +244,25 @@ Deno.test("end to end: container lifecycle", async (t) => {
         const socket = `${socketDir}/engine.sock`;
         const capsule = await start({
           docker: { host: `unix://${socket}` },
-          server: { sweepInterval: 1 },
+          server: { sweepInterval: 1, metrics: { listen: "127.0.0.1:0" } },
         });
+        const metrics = await capsule.waitForLog((r) => r.event === "metrics.listening");
+        const readyz = async () => {
+          const response = await fetch(`http://127.0.0.1:${metrics.port}/readyz`);
+          await response.body?.cancel();
+          return response.status;
+        };
+        /** Polls /readyz until it answers `wanted` (the engine is pinged every 5 s). */
+        const readyzBecomes = async (wanted: number) => {
+          const deadline = Date.now() + 30_000;
+          let got = await readyz();
+          while (got !== wanted && Date.now() < deadline) {
+            await new Promise((r) => setTimeout(r, 250));
+            got = await readyz();
+          }
+          assert.equal(got, wanted, "/readyz");
+        };
+        assert.equal(await readyz(), 503, "/readyz while no engine answers");
         const down = await ssh(login(capsule), "echo up");
         assert.equal(down.code, 125);
         assert.equal(
@@ -255,6 +272,7 @@ Deno.test("end to end: container lifecycle", async (t) => {
         const proxy = await engineProxy(socket);
         const up = await ssh(login(capsule), "echo up");
         assert.equal(up.stdout, "up\n");
+        await readyzBecomes(200);
 
         // The engine is lost mid-session: the session ends with a message.
         const session = background(login(capsule), "echo started; sleep 300");
@@ -267,9 +285,11 @@ Deno.test("end to end: container lifecycle", async (t) => {
           result.stderr,
           /capsule: Session ended: the connection to the container engine was lost/,
         );
+        await readyzBecomes(503);
         await proxy.restore();
         // The container outlived its session: the next sweep takes it.
         await assertNoContainersLeft(15_000, capsule.instance);
+        await readyzBecomes(200);
         await proxy.cut();
         assert.equal(await capsule.stop(), 0);
         await Deno.remove(socketDir, { recursive: true });
