@@ -280,6 +280,37 @@ Deno.test("end to end: audit log, metrics and health", async (t) => {
       assert.match(dec.decode(played.stdout), /héllo wörld/);
     });
 
+    await t.step("a full recording disk stops the recording, not the session", async () => {
+      // A 64 KiB tmpfs over the recordings (the tests run as root, as CI does).
+      const dir = `${auditDir}/casts`;
+      const mount = await new Deno.Command("mount", {
+        args: ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir],
+        stderr: "piped",
+      }).output();
+      assert.equal(mount.code, 0, new TextDecoder().decode(mount.stderr));
+      try {
+        const client = await connectSsh2(login);
+        try {
+          const channel = await openChannel(
+            client,
+            { exec: "head -c 1048576 /dev/zero | tr '\\0' x; echo; echo the-end" },
+            { pty: { term: "xterm", cols: 80, rows: 24 } },
+          );
+          const result = await collect(channel);
+          assert.equal(result.code, 0);
+          assert.match(result.stdout, /the-end/);
+          assert.ok(result.stdout.length > 1024 * 1024, "every byte reached the client");
+        } finally {
+          client.end();
+        }
+        await capsule.waitForLog((r) => r.event === "recording.stopped");
+        const still = await ssh(login, "echo still-serving");
+        assert.equal(still.stdout, "still-serving\n");
+      } finally {
+        await new Deno.Command("umount", { args: [dir] }).output();
+      }
+    });
+
     await t.step("SIGHUP reopens the audit file (log rotation)", async () => {
       await Deno.rename(auditPath, `${auditPath}.1`);
       capsule.signal("SIGHUP");
