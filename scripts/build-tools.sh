@@ -88,17 +88,8 @@ fi
 [ "$check_only" = 1 ] && exit 1
 
 # --- build dependencies -----------------------------------------------------------
-apt_updated=0
-apt_install() {
-  [ "$(id -u)" = 0 ] || die "missing Debian packages: $* (run this script as root, or: sudo apt-get install -y $*)"
-  if [ "$apt_updated" = 0 ]; then
-    say "apt-get update"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-    apt_updated=1
-  fi
-  say "apt-get install $*"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
+# shellcheck source=scripts/_apt.sh
+. "$repo/scripts/_apt.sh"
 
 engine_up() { command -v docker >/dev/null && docker info >/dev/null 2>&1; }
 

@@ -16,18 +16,8 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 is_root() { [ "$(id -u)" = 0 ]; }
 
-apt_updated=0
-apt_install() {
-  is_root || die "missing Debian packages: $* (run this script as root, or: sudo apt-get install -y $*)"
-  command -v apt-get >/dev/null || die "missing: $* (no apt-get on this machine; install them by hand)"
-  if [ "$apt_updated" = 0 ]; then
-    say "apt-get update"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-    apt_updated=1
-  fi
-  say "apt-get install $*"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
+# shellcheck source=scripts/_apt.sh
+. "$(dirname "${BASH_SOURCE[0]}")/_apt.sh"
 
 # --- Deno -------------------------------------------------------------------
 ensure_deno() {

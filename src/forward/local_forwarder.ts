@@ -117,7 +117,7 @@ export class LocalForwarder {
       while (true) {
         const next = await Promise.race([output.next(), timeout.promise]);
         if (next.done) {
-          throw new Error(`the relay could not connect: ${lastLine(said) || "it exited"}`);
+          throw new Error(`the relay could not connect: ${socatComplaint(said) || "it exited"}`);
         }
         if (next.value.stream === "stdout") {
           early.push(next.value.data);
@@ -141,7 +141,7 @@ function prohibited(reason: string): TunnelDecision {
 }
 
 /** What socat said went wrong (its first error line, else its last line), without its prefix. */
-function lastLine(text: string): string {
+function socatComplaint(text: string): string {
   const lines = text.trim().split("\n");
   const line = lines.find((l) => / E /.test(l)) ?? lines.at(-1) ?? "";
   return line.replace(/^.*socat\[\d+\] [A-Z] /, "").slice(0, 200);

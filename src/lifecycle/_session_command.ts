@@ -1,6 +1,6 @@
 import type { ContainerConfig } from "../config/types.ts";
 import type { SessionContext } from "../session/mod.ts";
-import { toolPath, TOOLS_BIN } from "../tools/mod.ts";
+import { toolPath } from "../tools/mod.ts";
 
 /**
  * Where images keep OpenSSH's sftp-server (Debian and Ubuntu, Fedora and
@@ -55,6 +55,3 @@ export function sessionCommand(
 export function wantsTty(ctx: Pick<SessionContext, "request" | "pty">): boolean {
   return ctx.pty !== undefined && ctx.request.kind !== "subsystem";
 }
-
-/** The PATH entry that makes capsule's tools (scp, rsync, socat) the last resort of every session. */
-export const TOOLS_PATH_ENTRY = TOOLS_BIN;

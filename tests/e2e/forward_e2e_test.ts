@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { demoPasswordHash, startDemoCapsule } from "../helpers/demo_capsule.ts";
 import { assertNoContainersLeft, requireEngine } from "../helpers/docker.ts";
-import { peakRss, rssOf } from "../helpers/rss.ts";
+import { rssGrowth } from "../helpers/rss.ts";
 import { type Login, sshCommand } from "../helpers/ssh_client.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -237,11 +237,10 @@ Deno.test("end to end: forwarding into the container", async (t) => {
               const first = await reader.read();
               if (first.done) continue; // the relay was not listening yet
               conn = attempt;
-              const before = await rssOf(capsule.pid);
-              const peak = await peakRss(capsule.pid, sleep(8_000));
+              const growth = await rssGrowth(capsule.pid, sleep(8_000));
               assert.ok(
-                peak - before < 64 * 1024 * 1024,
-                `RSS grew by ${(peak - before) >> 20} MiB while the reader stalled`,
+                growth < 64 * 1024 * 1024,
+                `RSS grew by ${growth >> 20} MiB while the reader stalled`,
               );
               const chunks = [first.value];
               let total = first.value.length;

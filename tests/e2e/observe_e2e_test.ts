@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { logTail } from "../helpers/adversary.ts";
 import { DEMO_PASSWORD, demoPasswordHash, startDemoCapsule } from "../helpers/demo_capsule.ts";
 import { assertNoContainersLeft, requireEngine } from "../helpers/docker.ts";
+import { sftpBatch } from "../helpers/file_clients.ts";
 import { collect, connectSsh2, type Login, openChannel, ssh } from "../helpers/ssh_client.ts";
 
 /** Where scripts/setup.sh --test puts promtool (from Debian's prometheus package). */
@@ -38,44 +39,13 @@ async function promtoolCheck(text: string): Promise<void> {
   );
 }
 
-/** Runs OpenSSH's sftp in batch mode with a password. */
+/** Runs OpenSSH's sftp in batch mode with a password, in a scratch folder holding local.txt. */
 async function sftp(login: Login, batch: string): Promise<{ code: number; stderr: string }> {
   const dir = await Deno.makeTempDir();
   try {
-    await Deno.writeTextFile(`${dir}/batch`, batch);
     await Deno.writeTextFile(`${dir}/local.txt`, "hello sftp\n");
-    const out = await new Deno.Command("sshpass", {
-      args: [
-        "-p",
-        login.password!,
-        "sftp",
-        "-F",
-        "/dev/null",
-        "-P",
-        String(login.port),
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-        "-o",
-        "LogLevel=ERROR",
-        "-o",
-        "BatchMode=no",
-        "-o",
-        "PreferredAuthentications=password",
-        "-o",
-        "PubkeyAuthentication=no",
-        "-b",
-        `${dir}/batch`,
-        `${login.user}@127.0.0.1`,
-      ],
-      cwd: dir,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const dec = new TextDecoder();
-    return { code: out.code, stderr: dec.decode(out.stdout) + dec.decode(out.stderr) };
+    const out = await sftpBatch(login, batch.trim().split("\n"), { dir, cwd: dir });
+    return { code: out.code, stderr: out.stdout + out.stderr };
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -14,7 +14,7 @@ import {
   containerProcesses,
   requireEngine,
 } from "../helpers/docker.ts";
-import { peakRss, rssOf } from "../helpers/rss.ts";
+import { rssGrowth } from "../helpers/rss.ts";
 import { type Login, ssh } from "../helpers/ssh_client.ts";
 import { pollUntil } from "../helpers/poll.ts";
 
@@ -74,9 +74,8 @@ Deno.test("end to end: SFTP under pressure keeps capsule's memory bounded and le
     await t.step("5,000 READs with the client's window closed", async () => {
       const client = await pressure(demo, ["flood-read", "30"]);
       try {
-        const before = await rssOf(capsule.pid);
-        const peak = await peakRss(capsule.pid, sleep(8_000));
-        assert.ok(peak - before < LIMIT, `RSS grew by ${(peak - before) >> 20} MiB`);
+        const growth = await rssGrowth(capsule.pid, sleep(8_000));
+        assert.ok(growth < LIMIT, `RSS grew by ${growth >> 20} MiB`);
       } finally {
         await client.stop();
       }
@@ -93,9 +92,8 @@ Deno.test("end to end: SFTP under pressure keeps capsule's memory bounded and le
       assert.equal(reader.stdout, "started\n", reader.stderr);
       const client = await pressure(pers, ["slow-upload", "30", "/tmp/slow"]);
       try {
-        const before = await rssOf(capsule.pid);
-        const peak = await peakRss(capsule.pid, sleep(8_000));
-        assert.ok(peak - before < LIMIT, `RSS grew by ${(peak - before) >> 20} MiB`);
+        const growth = await rssGrowth(capsule.pid, sleep(8_000));
+        assert.ok(growth < LIMIT, `RSS grew by ${growth >> 20} MiB`);
       } finally {
         await client.stop();
       }

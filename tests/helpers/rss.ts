@@ -20,3 +20,9 @@ export async function peakRss(pid: number, stop: Promise<unknown>): Promise<numb
   }
   return peak;
 }
+
+/** How far the server's RSS rose above its level now while `during` runs (its peak minus now). */
+export async function rssGrowth(pid: number, during: Promise<unknown>): Promise<number> {
+  const before = await rssOf(pid);
+  return (await peakRss(pid, during)) - before;
+}
