@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds the static tools capsule mounts read-only at /.capsule in every
 # session container (sftp-server, scp, rsync, socat), so that SFTP, legacy scp,
-# rsync and port forwarding work in any image, busybox included.
+# rsync and port forwarding work in any image, busybox included, plus
+# capsule's own relay for remote and agent forwarding (tools/relay).
 #
-# Everything comes from Debian bookworm source packages at pinned versions,
-# built with musl and linked statically, patched by tools/patches/*.patch.
+# The third-party tools come from Debian bookworm source packages at pinned
+# versions, built with musl and linked statically, patched by
+# tools/patches/*.patch; capsule-relay is built from tools/relay the same way.
 # The result lands in ${CAPSULE_TOOLS_CACHE:-/var/cache/capsule/tools}/<key>/
 # (bin/, LICENSES/, MANIFEST), where <key> hashes this script, the patches and
 # the pinned versions; ${CAPSULE_TOOLS_CACHE}/current points at it. A complete
@@ -33,7 +35,7 @@ OPENSSH_VERSION="1:9.2p1-2+deb12u10"
 RSYNC_VERSION="3.2.7-1+deb12u6"
 SOCAT_VERSION="1.7.4.4-2"
 
-TOOLS=(sftp-server scp rsync socat)
+TOOLS=(sftp-server scp rsync socat capsule-relay)
 VERIFY_UID="1234:1234"
 VERIFY_IMAGE="busybox:latest"
 
@@ -46,6 +48,7 @@ die() {
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 script="$repo/scripts/build-tools.sh"
 patches="$repo/tools/patches"
+relay_source="$repo/tools/relay/capsule-relay.c"
 cache=$(realpath -m "${CAPSULE_TOOLS_CACHE:-/var/cache/capsule/tools}")
 
 # --- the cache key and the fast path --------------------------------------------
@@ -55,6 +58,8 @@ cache_key() {
     printf 'openssh %s\nrsync %s\nsocat %s\n' "$OPENSSH_VERSION" "$RSYNC_VERSION" "$SOCAT_VERSION"
     printf '== %s\n' "$(basename "$script")"
     cat "$script"
+    printf '== %s\n' "$(basename "$relay_source")"
+    cat "$relay_source"
     local p
     for p in "$patches"/*.patch; do
       printf '== %s\n' "$(basename "$p")"
@@ -252,6 +257,11 @@ build_socat() {
   cp "$dir/COPYING" "$stage/LICENSES/socat-COPYING"
 }
 
+build_relay() {
+  say "building capsule-relay (tools/relay)"
+  run_logged relay-build musl-gcc -static -O2 -Wall -Werror -o "$stage/bin/capsule-relay" "$relay_source"
+}
+
 # --- verification -------------------------------------------------------------------
 verify_static() {
   local tool desc
@@ -288,7 +298,8 @@ verify_in_busybox() {
     '/.capsule/bin/rsync --version && /.capsule/bin/socat -V &&
      { /.capsule/bin/sftp-server -h 2>&1 | grep -q usage; } &&
      { /.capsule/bin/scp 2>&1 | grep -q usage; } &&
-     echo relayed | /.capsule/bin/socat - EXEC:cat | grep -qx relayed'
+     echo relayed | /.capsule/bin/socat - EXEC:cat | grep -qx relayed &&
+     /.capsule/bin/capsule-relay tcp 127.0.0.1 0 </dev/null | od -c | grep -q L'
 
   # A stand-in for ssh: skips the options and the host name, runs the remote
   # command in a fresh container.
@@ -341,6 +352,7 @@ chmod 0755 "$stage" "$stage/bin" "$stage/LICENSES"
 build_openssh
 build_rsync
 build_socat
+build_relay
 # musl is linked into every binary; Debian's copyright file carries its licence.
 if [ -f /usr/share/doc/musl/copyright ]; then
   cp /usr/share/doc/musl/copyright "$stage/LICENSES/musl-copyright"
@@ -368,6 +380,7 @@ musl_version=$(dpkg-query -W -f '${Version}' musl-dev 2>/dev/null || echo unknow
       sftp-server | scp) src="openssh $OPENSSH_VERSION" ;;
       rsync) src="rsync $RSYNC_VERSION" ;;
       socat) src="socat $SOCAT_VERSION" ;;
+      capsule-relay) src="capsule tools/relay" ;;
     esac
     printf '%s\t%s\t%s\n' "$tool" "${src/ /$'\t'}" "$(sha256sum "$stage/bin/$tool" | cut -d' ' -f1)"
   done

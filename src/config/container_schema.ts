@@ -67,6 +67,21 @@ export const ForwardingConfig = object({
       "Local and dynamic forwarding (`ssh -L`, `ssh -D`) to addresses and sockets as the container sees them.",
     )
     .default(false),
+  remote: boolean()
+    .describe(
+      "Remote forwarding (`ssh -R`): a listener inside the container whose connections reach the client.",
+    )
+    .default(false),
+  gatewayPorts: boolean()
+    .describe(
+      "Let `ssh -R` listen on the address the client names (`*` or empty: all of the container's); otherwise on the container's loopback only, as OpenSSH's `GatewayPorts no`.",
+    )
+    .default(false),
+  agent: boolean()
+    .describe(
+      "Agent forwarding (`ssh -A`): `SSH_AUTH_SOCK` in the container reaches the client's agent.",
+    )
+    .default(false),
 });
 /** Forwarding into the container. */
 export type ForwardingConfig = z.output<typeof ForwardingConfig>;
@@ -160,7 +175,7 @@ export const ContainerConfig = object({
   pool: PoolConfig.describe("Warm pool for `session` mode.").default({ size: 0 }),
   forwarding: ForwardingConfig.describe(
     "Forwarding into the container (deny by default); replaced as a whole per user.",
-  ).default({ local: false }),
+  ).default({ local: false, remote: false, gatewayPorts: false, agent: false }),
   sftp: SftpConfig.describe("The `sftp` subsystem (SFTP, scp, IDEs); replaced as a whole per user.")
     .default({ enabled: true, readOnly: false }),
 });

@@ -19,9 +19,12 @@ export const LimitsConfig = object({
     .default(500),
   forwardsPerConnection: integer({ min: 0 })
     .describe(
-      "Forwarded channels (`ssh -L`, `-D`) one connection may have open at once; 0 for no cap.",
+      "Forwarded channels (`ssh -L`, `-D`, `-R`, `-A`) one connection may have open at once; 0 for no cap.",
     )
     .default(32),
+  listenersPerConnection: integer({ min: 0 })
+    .describe("Remote forwarding listeners (`ssh -R`) one connection may hold; 0 for no cap.")
+    .default(8),
 });
 /** Caps on what users hold at once, over the whole server; 0 for no cap. */
 export type LimitsConfig = z.output<typeof LimitsConfig>;

@@ -3,6 +3,7 @@ import { describeError } from "../errors/mod.ts";
 import type { ConnectionContainers } from "../lifecycle/mod.ts";
 import type { ContainerRuntime, OutputChunk, RunningProcess } from "../runtime/mod.ts";
 import { toolPath } from "../tools/mod.ts";
+import type { ForwardBudget } from "./forward_budget.ts";
 import { pipeTunnel } from "./pipe_tunnel.ts";
 import { socatAddress } from "./socat_address.ts";
 import type { TunnelDecision, TunnelRequest } from "./tunnel.ts";
@@ -13,8 +14,8 @@ export interface LocalForwarderOptions {
   containers: ConnectionContainers;
   /** A user's container settings (forwarding policy, user, shell). */
   containerFor(user: string): ContainerConfig;
-  /** Forwarded channels one connection may have open at once (read at each request); 0 for no cap. */
-  maxPerConnection(): number;
+  /** Forwarded channels per connection, shared with remote and agent forwarding. */
+  budget: ForwardBudget;
   /** Milliseconds the relay gets to connect (default 10 s). */
   connectTimeoutMs?: number;
 }
@@ -34,7 +35,6 @@ const READY = /starting data transfer loop/;
 export class LocalForwarder {
   readonly #runtime: ContainerRuntime;
   readonly #options: LocalForwarderOptions;
-  readonly #open = new Map<string, number>();
 
   /**
    * @param runtime the engine
@@ -58,15 +58,8 @@ export class LocalForwarder {
     if (containerId === undefined) {
       return prohibited("no session is running on this connection to forward from");
     }
-    const open = this.#open.get(connectionId) ?? 0;
-    const cap = this.#options.maxPerConnection();
-    if (cap > 0 && open >= cap) return prohibited(`too many forwarded channels (${cap})`);
-    this.#open.set(connectionId, open + 1);
-    const release = () => {
-      const left = (this.#open.get(connectionId) ?? 1) - 1;
-      if (left > 0) this.#open.set(connectionId, left);
-      else this.#open.delete(connectionId);
-    };
+    const release = this.#options.budget.take(connectionId);
+    if (!release) return prohibited(`too many forwarded channels (${this.#options.budget.cap})`);
     let relay: { process: RunningProcess; output: AsyncIterator<OutputChunk>; early: Uint8Array[] };
     try {
       relay = await this.#connect(containerId, container, address.address);

@@ -8,6 +8,14 @@ const IPV6 = /^[0-9A-Fa-f:.]{2,45}$/;
 const SOCKET_PATH = /^\/[A-Za-z0-9._/@+-]{1,254}$/;
 
 /**
+ * Whether a client's socket path is one capsule passes on: absolute, plain
+ * characters, no `..` (for `ssh -L` to a socket and `ssh -R` from one).
+ */
+export function isPlainSocketPath(path: string): boolean {
+  return SOCKET_PATH.test(path) && !path.split("/").includes("..");
+}
+
+/**
  * The socat address that connects to `target`, or a reason to refuse it.
  *
  * socat reads `,`, `:`, `!!` and quotes in an address as syntax (options,
@@ -17,7 +25,7 @@ const SOCKET_PATH = /^\/[A-Za-z0-9._/@+-]{1,254}$/;
  */
 export function socatAddress(target: TunnelTarget): { address: string } | { refused: string } {
   if (target.kind === "unix") {
-    if (!SOCKET_PATH.test(target.path) || target.path.split("/").includes("..")) {
+    if (!isPlainSocketPath(target.path)) {
       return { refused: "socket path not allowed" };
     }
     return { address: `UNIX-CONNECT:${target.path}` };

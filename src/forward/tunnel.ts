@@ -22,6 +22,8 @@ export interface TunnelEnd {
   write(data: Uint8Array): Promise<void>;
   /** Sends EOF and closes the channel. */
   end(): void;
+  /** Sends EOF only: the other direction carries on (half-close). */
+  eof?(): void;
   /** Aborted once the channel is closed, by either side. */
   readonly closed: AbortSignal;
 }
@@ -43,3 +45,43 @@ export type TunnelDecision =
 
 /** Decides on and serves forwarded channels. */
 export type TunnelOpener = (request: TunnelRequest) => Promise<TunnelDecision>;
+
+/** Who forwards: the connection, its user, its log. */
+export interface ForwardOwner {
+  connectionId: string;
+  identity: Identity;
+  logger: Logger;
+}
+
+/** Where a remote forward listens in the container (`tcpip-forward`, `streamlocal-forward@openssh.com`). */
+export type ListenTarget =
+  | { kind: "tcp"; host: string; port: number }
+  | { kind: "unix"; path: string };
+
+/** Channels capsule opens back to the client; the SSH edge implements them. */
+export interface ClientChannels {
+  /** `forwarded-tcpip`: `listen` as the client asked for it (with the port bound), `origin` the connecting peer. */
+  forwardedTcpip(
+    listen: { host: string; port: number },
+    origin: { host: string; port: number },
+  ): Promise<TunnelEnd>;
+  /** `forwarded-streamlocal@openssh.com` for the socket the client asked for. */
+  forwardedStreamLocal(path: string): Promise<TunnelEnd>;
+  /** `auth-agent@openssh.com`: a channel to the client's agent. */
+  agent(): Promise<TunnelEnd>;
+}
+
+/** Remote forwarding (`ssh -R`) as the SSH edge drives it. */
+export interface RemoteForwarding {
+  /** A connection authenticated: its channels back to the client. */
+  connected(owner: ForwardOwner, channels: ClientChannels): void;
+  /** `tcpip-forward`, `streamlocal-forward@openssh.com`: the bound port (0 for a socket), or why not. */
+  listen(
+    connectionId: string,
+    target: ListenTarget,
+  ): Promise<{ port: number } | { refused: string }>;
+  /** `cancel-tcpip-forward`, `cancel-streamlocal-forward@openssh.com`: whether there was one. */
+  cancel(connectionId: string, target: ListenTarget): Promise<boolean>;
+  /** The connection closed: everything it forwarded goes. */
+  disconnected(connectionId: string): void;
+}

@@ -40,13 +40,17 @@ export function containerLabels(
   };
 }
 
-/** A session's environment: the allowed client variables, `TERM`, then the operator's, which win. */
+/**
+ * A session's environment: the allowed client variables, `TERM`,
+ * `SSH_AUTH_SOCK` with agent forwarding, then the operator's, which win.
+ */
 export function sessionEnv(
-  ctx: Pick<SessionContext, "env" | "pty">,
+  ctx: Pick<SessionContext, "env" | "pty" | "agentSocket">,
   container: ContainerConfig,
 ): string[] {
   const env = Object.entries(ctx.env).map(([k, v]) => `${k}=${v}`);
   if (ctx.pty) env.push(`TERM=${ctx.pty.term}`);
+  if (ctx.agentSocket !== undefined) env.push(`SSH_AUTH_SOCK=${ctx.agentSocket}`);
   for (const [k, v] of Object.entries(container.env)) env.push(`${k}=${v}`);
   return env;
 }

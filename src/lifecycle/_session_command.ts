@@ -27,8 +27,36 @@ const SFTP_LAUNCHER = `if id -un >/dev/null 2>&1; then
 fi
 exec ${toolPath("sftp-server")} "$@"`;
 
-/** What a session runs: its shell, `<shell> -c <command>`, or the sftp server. */
+/**
+ * How long a session with agent forwarding waits for the agent's socket to
+ * appear before its command starts anyway: the relay that makes the socket
+ * starts next to the session, and `ssh -A host ssh-add -l` must not lose
+ * the race.
+ */
+export const AGENT_SOCKET_WAIT_MS = 3_000;
+
+/**
+ * What a session runs: its shell, `<shell> -c <command>`, or the sftp
+ * server; behind capsule-relay's `wait` for the agent socket when the session
+ * forwards the agent.
+ */
 export function sessionCommand(
+  ctx: Pick<SessionContext, "request" | "agentSocket">,
+  container: ContainerConfig,
+): string[] {
+  const command = baseCommand(ctx, container);
+  if (ctx.agentSocket === undefined || ctx.request.kind === "subsystem") return command;
+  return [
+    toolPath("capsule-relay"),
+    "wait",
+    ctx.agentSocket,
+    String(AGENT_SOCKET_WAIT_MS),
+    "--",
+    ...command,
+  ];
+}
+
+function baseCommand(
   ctx: Pick<SessionContext, "request">,
   container: ContainerConfig,
 ): string[] {

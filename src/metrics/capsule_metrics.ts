@@ -103,7 +103,7 @@ export class CapsuleMetrics implements AuditRecorder {
     this.#setup.init();
     this.#forwards = r.counter(
       "capsule_forwards_total",
-      "Forwarded channels (ssh -L, -D), by result (opened, refused).",
+      "Forwarded channels (ssh -L, -D, -R, agent), by result (opened, refused).",
       ["result"],
     );
     this.#forwards.init({ result: "opened" });

@@ -10,7 +10,7 @@ import {
 } from "../config/mod.ts";
 import type { Config, ContainerConfig } from "../config/types.ts";
 import { CapsuleError, describeError } from "../errors/mod.ts";
-import { LocalForwarder } from "../forward/mod.ts";
+import { ForwardBudget, LocalForwarder, RemoteForwarder } from "../forward/mod.ts";
 import {
   ConnectionContainers,
   ContainerAlarms,
@@ -140,10 +140,19 @@ export async function startServer(
   // Containers still being given back after their session reported its exit status.
   const releases = new Set<Promise<void>>();
   const connectionContainers = new ConnectionContainers();
+  const forwardBudget = new ForwardBudget(() => current.limits.forwardsPerConnection);
   const forwarder = new LocalForwarder(runtime, {
     containers: connectionContainers,
     containerFor: (user) => resolveContainer(current, user),
-    maxPerConnection: () => current.limits.forwardsPerConnection,
+    budget: forwardBudget,
+  });
+  const remoteForwarder = new RemoteForwarder(runtime, {
+    containers: connectionContainers,
+    containerFor: (user) => resolveContainer(current, user),
+    budget: forwardBudget,
+    maxListeners: () => current.limits.listenersPerConnection,
+    toolsReady: () => tools.ready,
+    observe: (event, fields) => observe.recorder.record(event, fields),
   });
   const placement = auditPlacement(
     placementByMode(pool, shared),
@@ -152,7 +161,10 @@ export async function startServer(
   );
   const handler = sessionChain(placement, {
     caps,
-    onPlaced: (ctx, containerId) => connectionContainers.add(ctx.connectionId, containerId),
+    onPlaced: (ctx, containerId) => {
+      if (ctx.agentSocket !== undefined) remoteForwarder.agentPlaced(ctx.connectionId, containerId);
+      return connectionContainers.add(ctx.connectionId, containerId);
+    },
     ...(observe.sessions ? { audit: observe.sessions } : {}),
     ...(config.recording.dir !== ""
       ? { recording: { dir: resolve(config.recording.dir), input: config.recording.input } }
@@ -176,6 +188,7 @@ export async function startServer(
     },
     admit: (connectionId, identity) => caps.openConnection(identity.username, connectionId),
     openTunnel: auditTunnels((request) => forwarder.open(request), observe.recorder),
+    remote: remoteForwarder,
     openSession: (connection) => {
       const id = randomId();
       return new Session({
@@ -203,6 +216,19 @@ export async function startServer(
             });
           }
           return reason;
+        },
+        forwardAgent: () => {
+          const decision = remoteForwarder.agentSocket(connection.connectionId);
+          if ("refused" in decision) {
+            observe.recorder.record("forward.refused", {
+              connection: connection.connectionId,
+              user: connection.identity.username,
+              kind: "agent",
+              reason: decision.refused,
+              prohibited: true,
+            });
+          }
+          return decision;
         },
       });
     },

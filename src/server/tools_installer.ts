@@ -30,6 +30,7 @@ export class ToolsInstaller {
   readonly #options: ToolsInstallerOptions;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
+  #ready = false;
 
   /**
    * @param runtime the engine
@@ -53,13 +54,14 @@ export class ToolsInstaller {
     if (!tools) {
       logger.warn("tools.missing", {
         hint: "build them with scripts/build-tools.sh; until then SFTP, scp -O and rsync " +
-          "work only in images that have their own",
+          "work only in images that have their own, and forwarding not at all",
       });
       return;
     }
     try {
       await this.#runtime.ensureImage(image, { policy: this.#options.pull });
       const volume = await this.#runtime.installTools(tools, image);
+      this.#ready = true;
       logger.info("tools.ready", { volume, dir: tools.dir });
     } catch (error) {
       logger.warn("tools.install_failed", {
@@ -72,6 +74,11 @@ export class ToolsInstaller {
         delayMs,
       );
     }
+  }
+
+  /** Whether the tools are on the engine, ready to be mounted into containers. */
+  get ready(): boolean {
+    return this.#ready;
   }
 
   /** Stops retrying. */

@@ -34,6 +34,11 @@ export interface SessionOptions {
    * unknown subsystem, SFTP turned off), or `undefined` to serve it.
    */
   refusal?(request: SessionRequest): string | undefined;
+  /**
+   * `auth-agent-req@openssh.com`: the socket in the container that will reach
+   * the client's agent, or why agent forwarding is refused. Without it, it is.
+   */
+  forwardAgent?(): { socket: string } | { refused: string };
 }
 
 type State = "setup" | "running" | "closed";
@@ -63,6 +68,7 @@ export class Session {
   #state: State = "setup";
   #pty: PtyInfo | undefined;
   #envCount = 0;
+  #agentSocket: string | undefined;
   #done: Promise<void> = Promise.resolve();
   #ctx: SessionContext | undefined;
 
@@ -120,6 +126,20 @@ export class Session {
     return true;
   }
 
+  /** `auth-agent-req@openssh.com`: accepted before start when policy allows agent forwarding. */
+  agent(): boolean {
+    if (this.#state !== "setup") return false;
+    if (this.#agentSocket !== undefined) return true;
+    const decision = this.#options.forwardAgent?.() ??
+      { refused: "agent forwarding is not available" };
+    if ("refused" in decision) {
+      this.#options.logger.info("forward.refused", { kind: "agent", reason: decision.refused });
+      return false;
+    }
+    this.#agentSocket = decision.socket;
+    return true;
+  }
+
   /** `window-change`: updates the size; forwarded once running. */
   windowChange(size: WindowSize): void {
     if (this.#pty === undefined || this.#state === "closed") return;
@@ -151,6 +171,7 @@ export class Session {
       request,
       pty: this.#pty,
       env: { ...this.#env },
+      ...(this.#agentSocket !== undefined ? { agentSocket: this.#agentSocket } : {}),
       io: channel,
       logger: this.#options.logger,
       signal: this.#abort.signal,

@@ -55,6 +55,12 @@ export interface SessionContext {
   readonly request: SessionRequest;
   /** Present when the client requested a TTY; size is the latest known. */
   readonly pty: PtyInfo | undefined;
+  /**
+   * The socket in the container that reaches the client's agent, when the
+   * client asked for agent forwarding (`ssh -A`) and policy allowed it: the
+   * session's `SSH_AUTH_SOCK`.
+   */
+  readonly agentSocket?: string;
   /** Client environment that passed the allow-list. */
   readonly env: Readonly<Record<string, string>>;
   readonly io: SessionIO;

@@ -9,7 +9,8 @@ import type { ConnectionLimits } from "./connection_limits.ts";
 import type { ConnectionObserver } from "./connection_observer.ts";
 import { wireSession } from "./_wire_session.ts";
 import { wireTunnels } from "./_wire_tunnels.ts";
-import type { TunnelOpener } from "../forward/mod.ts";
+import { wireRemote } from "./_wire_remote.ts";
+import type { RemoteForwarding, TunnelOpener } from "../forward/mod.ts";
 
 /** What is known of a connection from accept on. */
 export interface ConnectionState {
@@ -45,6 +46,8 @@ export interface ConnectionDeps {
   admit(connectionId: string, identity: Identity): Error | undefined;
   /** Forwarded channels; without it they are refused by ssh2 ("administratively prohibited"). */
   openTunnel?: TunnelOpener;
+  /** Remote and agent forwarding; without it `tcpip-forward` requests are refused. */
+  remote?: RemoteForwarding;
   /** Called once the connection closed, after its sessions were told to close. */
   onClose(connectionId: string): void;
   /** True once the server is shutting down: no new sessions. */
@@ -148,13 +151,9 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
       refusedTimer = setTimeout(() => endFor("refused"), REFUSED_LINGER_MS);
     }
     armIdle();
-    if (deps.openTunnel && !refused) {
-      wireTunnels(
-        client,
-        { connectionId: id, identity: user, logger: userLogger },
-        deps.openTunnel,
-      );
-    }
+    const owner = { connectionId: id, identity: user, logger: userLogger };
+    if (deps.openTunnel && !refused) wireTunnels(client, owner, deps.openTunnel);
+    if (deps.remote && !refused) wireRemote(client, owner, deps.remote);
     client.on("session", (accept, reject) => {
       if (deps.stopping()) {
         userLogger.info("session.refused", { reason: "server shutting down" });

@@ -27,6 +27,9 @@ export function tunnelEnd(channel: ServerChannel): TunnelEnd {
       // On a server channel, end() sends EOF and then CHANNEL_CLOSE.
       if (!closed.signal.aborted) channel.end();
     },
+    eof() {
+      if (!closed.signal.aborted) channel.eof();
+    },
   };
 }
 

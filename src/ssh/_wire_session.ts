@@ -29,6 +29,7 @@ export function wireSession(
   channel.on("env", (accept, reject, info) => {
     reply(session.env(String(info.key), String(info.val)), accept, reject);
   });
+  channel.on("auth-agent", (accept, reject) => reply(session.agent(), accept, reject));
   channel.on("signal", (accept, reject, info) => {
     reply(session.signal(String(info.name)), accept, reject);
   });

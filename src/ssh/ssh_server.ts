@@ -6,7 +6,7 @@ import net from "node:net";
 import type { Authenticator, Identity } from "../auth/mod.ts";
 import { describeError } from "../errors/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import type { TunnelOpener } from "../forward/mod.ts";
+import type { RemoteForwarding, TunnelOpener } from "../forward/mod.ts";
 import type { Session } from "../session/mod.ts";
 import { Admission, sourceOf } from "./admission.ts";
 import { ALGORITHMS } from "./algorithms.ts";
@@ -43,6 +43,8 @@ export interface SshServerOptions {
   admit?(connectionId: string, identity: Identity): Error | undefined;
   /** Decides on and serves forwarded channels (`ssh -L`, `-D`); none refuses them all. */
   openTunnel?: TunnelOpener;
+  /** Remote and agent forwarding (`ssh -R`, `ssh -A`); none refuses `-R`. */
+  remote?: RemoteForwarding;
   /** Text sent before authentication; empty for none. */
   banner?: string;
   /** Pre-authentication and per-connection limits (see `connectionLimits()` for the config's). */
@@ -221,6 +223,7 @@ export class SshServer {
       onClose: (connectionId) => this.#options.onConnectionClose?.(connectionId),
       admit: (connectionId, identity) => this.#options.admit?.(connectionId, identity),
       ...(this.#options.openTunnel ? { openTunnel: this.#options.openTunnel } : {}),
+      ...(this.#options.remote ? { remote: this.#options.remote } : {}),
       track: (session) => this.#sessions.add(session),
       untrack: (session) => this.#sessions.delete(session),
       observer: this.#options.observer,

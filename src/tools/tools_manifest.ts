@@ -5,7 +5,7 @@
  */
 
 /** Every tool, in the order the build lists them. */
-export const TOOL_NAMES = ["sftp-server", "scp", "rsync", "socat"] as const;
+export const TOOL_NAMES = ["sftp-server", "scp", "rsync", "socat", "capsule-relay"] as const;
 
 /** The name of one of capsule's tools. */
 export type ToolName = typeof TOOL_NAMES[number];

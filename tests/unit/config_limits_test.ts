@@ -38,6 +38,7 @@ Deno.test("defaultConfig() has the resource limits' defaults", () => {
     connectionsPerUser: 10,
     containers: 500,
     forwardsPerConnection: 32,
+    listenersPerConnection: 8,
   });
   assert.equal(config.container.disk, 1024 * MiB);
   assert.equal(config.container.readOnlyRootfs, false);
@@ -66,6 +67,7 @@ Deno.test("loadConfig() reads limits, disk, tmpfs, readOnlyRootfs and every ulim
       connectionsPerUser: 10,
       containers: 20,
       forwardsPerConnection: 32,
+      listenersPerConnection: 8,
     });
     assert.equal(config.container.disk, 2048 * MiB);
     assert.equal(config.container.readOnlyRootfs, true);
@@ -129,6 +131,7 @@ Deno.test("loadConfig() sets the limits from CAPSULE_ variables and names them i
     connectionsPerUser: 2,
     containers: 40,
     forwardsPerConnection: 32,
+    listenersPerConnection: 8,
   });
   assert.equal(config.container.disk, 512 * MiB);
   assert.equal(config.container.readOnlyRootfs, true);
@@ -155,6 +158,7 @@ function withUsers(): Config {
     connectionsPerUser: 2,
     containers: 100,
     forwardsPerConnection: 32,
+    listenersPerConnection: 8,
   };
   config.container.ulimits = { nofile: { soft: 100, hard: 200 }, core: { soft: 0, hard: 0 } };
   config.container.tmpfs = { "/tmp": 64 * MiB };

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { defaultConfig } from "../../src/config/mod.ts";
-import { LocalForwarder, socatAddress, type TunnelRequest } from "../../src/forward/mod.ts";
+import {
+  ForwardBudget,
+  LocalForwarder,
+  socatAddress,
+  type TunnelRequest,
+} from "../../src/forward/mod.ts";
 import { ConnectionContainers } from "../../src/lifecycle/mod.ts";
 import { silentLogger } from "../../src/log/mod.ts";
 import { FakeRuntime } from "../helpers/fake_runtime.ts";
@@ -67,8 +72,11 @@ Deno.test("LocalForwarder refuses by policy before anything runs in a container"
   const base = defaultConfig().container;
   const forwarder = new LocalForwarder(runtime, {
     containers,
-    containerFor: (user) => ({ ...base, forwarding: { local: user !== "closed" } }),
-    maxPerConnection: () => 1,
+    containerFor: (user) => ({
+      ...base,
+      forwarding: { ...base.forwarding, local: user !== "closed" },
+    }),
+    budget: new ForwardBudget(() => 1),
   });
   const web = { kind: "tcp", host: "127.0.0.1", port: 80 } as const;
   await t.step("forwarding off for the user", async () => {
