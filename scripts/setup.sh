@@ -58,7 +58,9 @@ ensure_docker() {
   fi
   if ! engine_up; then
     say "starting dockerd in the background (log: /tmp/dockerd.log)"
-    nohup dockerd >/tmp/dockerd.log 2>&1 &
+    # In its own session: it must outlive whatever ran this script (a test
+    # runner's process group is killed when it ends).
+    setsid nohup dockerd >/tmp/dockerd.log 2>&1 </dev/null &
   fi
   for _ in $(seq 1 60); do
     engine_up && return

@@ -27,9 +27,14 @@ export interface RemoteForwarderOptions {
   budget: ForwardBudget;
   /** Listeners one connection may hold (read at each request); 0 for no cap. */
   maxListeners(): number;
+  /**
+   * `connection` and `persistent` modes: the connection's or user's shared
+   * container, created if need be and held by the connection (`ssh -N -R`).
+   */
+  holdShared(connectionId: string, user: string, container: ContainerConfig): Promise<string>;
   /** Whether capsule's tools (capsule-relay) are in the containers. */
   toolsReady(): boolean;
-  /** How long a forward asked for before any session waits for one (default 10 s). */
+  /** `session` mode: how long a forward asked for before any session waits for one (default 10 s). */
   waitForSessionMs?: number;
   /** Told of every forwarded connection and refusal (the audit). */
   observe?(event: ForwardEvent, fields: Record<string, string | number | boolean>): void;
@@ -159,10 +164,14 @@ export class RemoteForwarder implements RemoteForwarding {
     }
     forwards.starting++;
     try {
-      const containerId = await this.#options.containers.whenPlaced(
-        connectionId,
-        this.#options.waitForSessionMs ?? DEFAULT_WAIT_FOR_SESSION_MS,
-      );
+      let containerId: string | undefined;
+      try {
+        containerId = await this.#containerFor(forwards, container);
+      } catch (error) {
+        const reason = `no container to listen in: ${describeError(error)}`;
+        this.#refused(forwards, "remote", fieldsOf(target), reason, false);
+        return { refused: reason };
+      }
       if (containerId === undefined) {
         return refused("no session is running on this connection to forward to");
       }
@@ -202,6 +211,28 @@ export class RemoteForwarder implements RemoteForwarding {
     }
   }
 
+  /**
+   * Where a connection's remote forward listens: the container of its
+   * running session; else, in `connection` and `persistent` modes, the
+   * shared container (made if need be, held by the connection); in `session`
+   * mode the container of the first session within the wait, if any.
+   */
+  #containerFor(
+    forwards: ConnectionForwards,
+    container: ContainerConfig,
+  ): Promise<string | undefined> {
+    const { connectionId, identity } = forwards.owner;
+    const latest = this.#options.containers.latest(connectionId);
+    if (latest !== undefined) return Promise.resolve(latest);
+    if (container.mode !== "session") {
+      return this.#options.holdShared(connectionId, identity.username, container);
+    }
+    return this.#options.containers.whenPlaced(
+      connectionId,
+      this.#options.waitForSessionMs ?? DEFAULT_WAIT_FOR_SESSION_MS,
+    );
+  }
+
   async cancel(connectionId: string, target: ListenTarget): Promise<boolean> {
     const forwards = this.#connections.get(connectionId);
     const listener = forwards?.listeners.get(keyOf(target));
@@ -226,7 +257,7 @@ export class RemoteForwarder implements RemoteForwarding {
     }
     if (!this.#options.toolsReady()) return { refused: "capsule's tools are not installed" };
     forwards.agent ??= {
-      socket: `/tmp/capsule-agent-${crypto.randomUUID().slice(0, 12)}/agent.sock`,
+      socket: `/tmp/capsule-agent-${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}/agent.sock`,
       relays: new Map(),
     };
     return { socket: forwards.agent.socket };

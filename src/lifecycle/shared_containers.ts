@@ -22,6 +22,12 @@ export interface SharedContainersOptions {
   alarms?: ContainerAlarms;
 }
 
+/** Who takes a hold on a shared container. */
+interface Holder {
+  connectionId: string;
+  username: string;
+}
+
 /** One shared container and who holds it. */
 interface Entry {
   /** `connection:<id>` or `user:<name>`; also the owner label. */
@@ -87,7 +93,12 @@ export class SharedContainers implements Placement {
 
   async #launchOnce(ctx: SessionContext, container: ContainerConfig): Promise<PlacedProcess> {
     if (this.#closed) throw shuttingDown();
-    const entry = this.#hold(ctx, container);
+    const entry = this.#hold(
+      { connectionId: ctx.connectionId, username: ctx.identity.username },
+      container,
+      !ctx.signal.aborted,
+    );
+    entry.sessions++;
     let running: RunningProcess;
     try {
       const id = await entry.ready;
@@ -122,32 +133,54 @@ export class SharedContainers implements Placement {
     };
   }
 
-  /** Takes a hold on the session's container, creating it if there is none. */
-  #hold(ctx: SessionContext, container: ContainerConfig): Entry {
+  /**
+   * The container of `connectionId` (`connection` mode) or of its user
+   * (`persistent` mode), created if there is none, and held by the connection
+   * until it closes: for what a connection forwards without a session of its
+   * own in the container yet (`ssh -N -R ...`).
+   *
+   * @returns the container's id, once it runs
+   */
+  async holdForConnection(
+    connectionId: string,
+    username: string,
+    container: ContainerConfig,
+  ): Promise<string> {
+    if (this.#closed) throw shuttingDown();
+    const entry = this.#hold({ connectionId, username }, container, true);
+    try {
+      return await entry.ready;
+    } catch (error) {
+      entry.connections.delete(connectionId);
+      throw error;
+    }
+  }
+
+  /** Finds or creates the container of a connection or user; the connection holds it when `connected`. */
+  #hold(holder: Holder, container: ContainerConfig, connected: boolean): Entry {
     const mode = container.mode === "persistent" ? "persistent" : "connection";
     const key = mode === "persistent"
-      ? `user:${ctx.identity.username}`
-      : `connection:${ctx.connectionId}`;
+      ? `user:${holder.username}`
+      : `connection:${holder.connectionId}`;
     let entry = this.#entries.get(key);
     if (entry === undefined) {
-      entry = this.#create(ctx, container, key, mode);
+      entry = this.#create(holder, container, key, mode);
       this.#entries.set(key, entry);
     }
     entry.grace?.();
     entry.grace = undefined;
-    entry.sessions++;
     // A session of a connection that already closed must not hold the container for good.
-    if (!ctx.signal.aborted) entry.connections.add(ctx.connectionId);
+    if (connected) entry.connections.add(holder.connectionId);
     return entry;
   }
 
   #create(
-    ctx: SessionContext,
+    holder: Holder,
     container: ContainerConfig,
     key: string,
     mode: Entry["mode"],
   ): Entry {
-    const user = ctx.identity.username;
+    const user = holder.username;
     const timer = lifetimeSignal(container.maxLifetime * 1000, lifetimeReason(container));
     const ended = new AbortController();
     const endWith = () => ended.abort(timer.signal.reason);
@@ -176,7 +209,7 @@ export class SharedContainers implements Placement {
       mode,
       owner: key,
       user,
-      ...(mode === "connection" ? { connection: ctx.connectionId } : {}),
+      ...(mode === "connection" ? { connection: holder.connectionId } : {}),
     }, container);
     entry.ready = (async () => {
       await this.#retiring.get(key);

@@ -151,6 +151,8 @@ export async function startServer(
     containerFor: (user) => resolveContainer(current, user),
     budget: forwardBudget,
     maxListeners: () => current.limits.listenersPerConnection,
+    holdShared: (connectionId, user, container) =>
+      shared.holdForConnection(connectionId, user, container),
     toolsReady: () => tools.ready,
     observe: (event, fields) => observe.recorder.record(event, fields),
   });
