@@ -8,7 +8,7 @@ import { userInfo } from "node:os";
 import { startCapsule } from "../capsule_server.ts";
 import { addTarget, type BenchContext } from "../context.ts";
 import { BENCH_INSTANCE_PREFIX } from "../docker_cli.ts";
-import { BLOB_TARGET } from "../docker_run_model.ts";
+import { BLOB_TARGET, shellQuote } from "../docker_run_model.ts";
 import { hashCopies, measureTunnel, type TunnelPayload } from "../figures/tunnel.ts";
 import { progress } from "../progress.ts";
 import { sftpTools } from "../sftp_model.ts";
@@ -22,10 +22,15 @@ const CAPSULE_USER = "bench";
 /** The server's port on the container's loopback. */
 const CONTAINER_PORT = 9000;
 
-/** The session's command: a socat that sends `copies` copies of `blob` to every connection. */
-export function tunnelServer(socat: string, blob: string, copies: number, port: number): string {
+/** socat's arguments for a server on 127.0.0.1:`port` sending `copies` copies of `blob` to every connection. */
+export function tunnelServer(blob: string, copies: number, port: number): string[] {
   const files = Array(copies).fill(blob).join(" ");
-  return `exec ${socat} -U TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork SYSTEM:'cat ${files}'`;
+  return ["-U", `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `SYSTEM:cat ${files}`];
+}
+
+/** The same server started by the bench on the host, as its child (stopped by the caller). */
+function hostServer(socat: string, args: string[]): Deno.ChildProcess {
+  return new Deno.Command(socat, { args, stdin: "null", stdout: "null", stderr: "null" }).spawn();
 }
 
 /** Measures `ssh -L` through OpenSSH, then through capsule; one failing does not stop the other. */
@@ -50,19 +55,25 @@ export async function tunnelBlock(ctx: BenchContext): Promise<void> {
       localForwarding: true,
     });
     ctx.cleanup.add("stop sshd (tunnel)", () => sshd.stop());
+    // Not the session's child: sshd would leave it behind when the session ends.
+    const port = freePort();
+    const socat = hostServer(
+      `${tools.dir}/bin/socat`,
+      tunnelServer(ws.blob, settings.tunnelCopies, port),
+    );
     try {
-      const port = freePort();
       progress(`${floor.label}: ${settings.tunnelRuns + 1} transfers`);
       ctx.results.tunnel[TUNNEL_OPENSSH] = await measureTunnel(
         { port: sshd.port, user: userInfo().username, identityFile: ws.keyFile },
-        {
-          ...common,
-          command: tunnelServer(`${tools.dir}/bin/socat`, ws.blob, settings.tunnelCopies, port),
-          remotePort: port,
-          watched: {},
-        },
+        { ...common, remotePort: port, watched: {} },
       );
     } finally {
+      try {
+        socat.kill("SIGTERM");
+      } catch {
+        // Already exited.
+      }
+      await socat.status;
       await sshd.stop();
     }
   } catch (error) {
@@ -109,12 +120,12 @@ async function capsuleTunnel(ctx: BenchContext, expected: TunnelPayload): Promis
       {
         expected,
         runs: settings.tunnelRuns,
-        command: tunnelServer(
+        // The session's own command: removed with the session's container.
+        command: [
           toolPath("socat"),
-          BLOB_TARGET,
-          settings.tunnelCopies,
-          CONTAINER_PORT,
-        ),
+          ...tunnelServer(BLOB_TARGET, settings.tunnelCopies, CONTAINER_PORT),
+        ]
+          .map(shellQuote).join(" "),
         remotePort: CONTAINER_PORT,
         watched: { capsule: server.pid, ...await dockerWatch() },
       },

@@ -20,10 +20,11 @@ export interface TunnelPayload {
 /** Options of {@linkcode measureTunnel}. */
 export interface TunnelOptions {
   /**
-   * What the session runs: it starts the server on the far side's
-   * 127.0.0.1:`remotePort` and keeps running (the session the forward needs).
+   * What the session runs, when the forward needs one (capsule's does): it
+   * starts the server on the far side's 127.0.0.1:`remotePort` and keeps
+   * running. None: `ssh -N`, the server being up already.
    */
-  command: string;
+  command?: string;
   remotePort: number;
   expected: TunnelPayload;
   /** Timed transfers, after one warm-up transfer. */
@@ -109,7 +110,7 @@ async function waitForServer(port: number, exited: () => boolean): Promise<void>
 }
 
 /**
- * Opens `ssh -L` to `login` with `options.command` as its session, then
+ * Opens `ssh -L` to `login` (with `options.command` as its session), then
  * measures one warm-up and `options.runs` timed transfers through it, reading
  * the CPU time of the watched processes around each.
  *
@@ -127,9 +128,9 @@ export async function measureTunnel(
         `${local}:127.0.0.1:${options.remotePort}`,
         "-o",
         "ExitOnForwardFailure=yes",
+        ...(options.command === undefined ? ["-N"] : []),
       ]),
-      "--",
-      options.command,
+      ...(options.command === undefined ? [] : ["--", options.command]),
     ],
     stdin: "null",
     stdout: "null",
