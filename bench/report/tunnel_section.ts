@@ -51,11 +51,12 @@ export function tunnelSection(results: BenchResults): string {
   const size = `${(blobBytes * tunnelCopies) / 2 ** 20} MiB`;
   return `## Local forwarding (\`ssh -L\`), ${size}
 
-OpenSSH's client with \`-L\`, its session running the server on the far side: capsule's static
-socat listening on 127.0.0.1 and sending the random blob ${tunnelCopies} times over (\`cat\`) to
-every connection. With OpenSSH the server runs on the host and \`sshd\` connects to it; with capsule
-it runs in the session's container and capsule's relay (socat, exec'd in that container) connects
-to it, its bytes crossing \`dockerd\`'s exec stream. The bench connects to the forwarded port and
+OpenSSH's client with \`-L\` to a server on the far side's 127.0.0.1: capsule's static socat
+sending the random blob ${tunnelCopies} times over (\`cat\`) to every connection. With OpenSSH
+(\`ssh -N -L\`) the bench runs the server on the host and \`sshd\` connects to it; with capsule the
+client's session runs it in the session's container (a forward lands in the container of a running
+session) and capsule's relay, a socat exec'd in that container, connects to it, its bytes crossing
+\`dockerd\`'s exec stream. The bench connects to the forwarded port and
 reads until the server closes, hashing what arrives (SHA-256); a run counts only with every byte
 and the right hash. The time is from connect to close. One warm-up transfer, then ${tunnelRuns}
 timed ones per target, one after another. The CPU columns are the CPU time (user + system, median)
