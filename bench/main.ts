@@ -4,7 +4,8 @@
  *
  * Order: the container floor, the SSH floor, OpenSSH without containers
  * (throughput), the Docker CLI baseline, each capsule variant, OpenSSH +
- * docker run, then SFTP (OpenSSH on the host, capsule, OpenSSH + docker).
+ * docker run, then SFTP (OpenSSH on the host, capsule, OpenSSH + docker), then
+ * `ssh -L` (OpenSSH on the host, capsule).
  * One target runs at a time; every server and container is cleaned up,
  * whatever happens. `--only` runs some of these parts.
  */
@@ -13,6 +14,7 @@ import { dockerCliBlock } from "./blocks/docker_cli_block.ts";
 import { dockerRunBlock } from "./blocks/docker_run_block.ts";
 import { containerFloorBlock, sshFloorBlock, sshHostBlock } from "./blocks/floors.ts";
 import { sftpBlock } from "./blocks/sftp_block.ts";
+import { tunnelBlock } from "./blocks/tunnel_block.ts";
 import { Cleanup } from "./cleanup.ts";
 import type { BenchContext } from "./context.ts";
 import { benchContainers, engineDescription, removeContainers } from "./docker_cli.ts";
@@ -54,6 +56,7 @@ const BLOCKS: readonly Block[] = [
   })),
   { name: "docker-run", label: "OpenSSH + docker run", run: dockerRunBlock },
   { name: "sftp", label: "SFTP", run: sftpBlock },
+  { name: "tunnel", label: "ssh -L tunnel", run: tunnelBlock },
 ];
 
 /** Fails with a clear line when something the bench needs is missing. */
@@ -71,8 +74,9 @@ async function preflight(blocks: readonly Block[]): Promise<void> {
   if (blocks.some((b) => b.name === "sftp")) {
     const found = await runProcess("/bin/sh", ["-c", "command -v sftp"]);
     if (found.code !== 0) throw new Error("sftp is missing: run scripts/setup.sh --test");
-    await sftpTools();
   }
+  // The SFTP models run capsule's sftp-server; the tunnel's servers, its socat.
+  if (blocks.some((b) => b.name === "sftp" || b.name === "tunnel")) await sftpTools();
 }
 
 async function run(settings: Settings): Promise<number> {

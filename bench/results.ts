@@ -98,6 +98,8 @@ export interface BenchResults {
   concurrency: Record<string, ConcurrencyRun[]>;
   memory: Record<string, MemoryFigures>;
   sftp: Record<string, SftpFigures>;
+  /** Transfers through a local forward (`ssh -L`), per tunnel target. */
+  tunnel: Record<string, ThroughputRun[]>;
   /** Per target, per phase name: milliseconds of each `ssh host true` (or lifecycle) run. */
   phases: Record<string, Record<string, number[]>>;
   /** Per capsule target: sessions of the `ssh host true` figure by container kind (`pool`, `session`). */
@@ -131,6 +133,7 @@ export function emptyResults(settings: Settings): BenchResults {
     concurrency: {},
     memory: {},
     sftp: {},
+    tunnel: {},
     phases: {},
     containerModes: {},
     notes: [],

@@ -26,6 +26,10 @@ export interface Settings {
   concurrency: number[];
   /** Idle authenticated connections for the memory figure. */
   idleConnections: number;
+  /** Transfers through each `ssh -L` tunnel, after one warm-up transfer. */
+  tunnelRuns: number;
+  /** Copies of the blob each tunnel transfer moves, back to back. */
+  tunnelCopies: number;
 }
 
 const MIB = 2 ** 20;
@@ -112,6 +116,8 @@ export function parseSettings(
       listingRuns: 5,
       concurrency: [10, 20],
       idleConnections: 20,
+      tunnelRuns: 2,
+      tunnelCopies: 2,
     }
     : {
       quick: false,
@@ -126,5 +132,7 @@ export function parseSettings(
       listingRuns: 10,
       concurrency: [50, 100],
       idleConnections: 20,
+      tunnelRuns: 5,
+      tunnelCopies: 2,
     };
 }

@@ -21,6 +21,8 @@ export interface SshdOptions {
   forceCommand?: string;
   /** What the `sftp` subsystem runs (`internal-sftp` or a command line); none: no SFTP. */
   sftpSubsystem?: string;
+  /** Allow local forwarding (`ssh -L`); none: no forwarding at all. */
+  localForwarding?: boolean;
 }
 
 /** The sshd binary: Debian's, or the first `sshd` on the PATH. */
@@ -61,7 +63,7 @@ function sshdConfig(options: SshdOptions, port: number, penalties: boolean): str
     "PrintMotd no",
     "PrintLastLog no",
     "X11Forwarding no",
-    "AllowTcpForwarding no",
+    `AllowTcpForwarding ${options.localForwarding ? "local" : "no"}`,
     "AllowAgentForwarding no",
     ...(penalties ? ["PerSourcePenalties no"] : []),
     "",

@@ -65,3 +65,11 @@ export const SFTP_TARGETS: readonly string[] = [
   SFTP_DOCKER_RUN,
   SFTP_DOCKER_EXEC,
 ];
+
+/** A local forward (`ssh -L`) through OpenSSH's sshd to a server on the host: the floor. */
+export const TUNNEL_OPENSSH = "tunnel-openssh";
+/** A local forward through capsule to a server in the session's container. */
+export const TUNNEL_CAPSULE = "tunnel-capsule";
+
+/** The tunnel targets, in the order of the report. */
+export const TUNNEL_TARGETS: readonly string[] = [TUNNEL_OPENSSH, TUNNEL_CAPSULE];

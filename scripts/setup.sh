@@ -146,9 +146,14 @@ ensure_test_tools() {
 # --- Debian test image ------------------------------------------------------------
 # capsule-test-debian:latest: a minimal Debian with the image's own sftp-server,
 # scp and rsync, so that the SFTP tests cover both the image's tools and
-# capsule's (busybox has none). Built once with debootstrap, then kept.
+# capsule's (busybox has none), and with bash, python3 and git, what the IDEs'
+# remote set-ups run (tests/e2e/ide_e2e_test.ts). Built once with debootstrap,
+# then kept while its label capsule.test-image matches DEBIAN_TEST_IMAGE_VERSION;
+# bump that when the package list changes, and the next run rebuilds it.
 DEBIAN_TEST_IMAGE=capsule-test-debian:latest
+DEBIAN_TEST_IMAGE_VERSION=2
 DEBIAN_TEST_SUITE=bookworm
+DEBIAN_TEST_PACKAGES=bash,openssh-sftp-server,rsync,openssh-client,python3,git
 
 # The Debian mirror this machine's apt uses (deb822 or one-line sources), else
 # deb.debian.org. CAPSULE_DEBIAN_MIRROR overrides it.
@@ -176,17 +181,22 @@ debian_mirror() {
 }
 
 ensure_debian_test_image() {
-  docker image inspect "$DEBIAN_TEST_IMAGE" >/dev/null 2>&1 && return
+  local have
+  have=$(docker image inspect -f '{{index .Config.Labels "capsule.test-image"}}' \
+    "$DEBIAN_TEST_IMAGE" 2>/dev/null) || have=absent
+  [ "$have" = "$DEBIAN_TEST_IMAGE_VERSION" ] && return
+  [ "$have" = absent ] || say "$DEBIAN_TEST_IMAGE is version '${have:-1}', not $DEBIAN_TEST_IMAGE_VERSION: rebuilding it"
   command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || apt_install debootstrap
   is_root || die "building $DEBIAN_TEST_IMAGE needs root (debootstrap)"
-  local mirror root started
+  local mirror root started old
+  old=$(docker image inspect -f '{{.Id}}' "$DEBIAN_TEST_IMAGE" 2>/dev/null) || old=""
   mirror=$(debian_mirror)
   root=$(mktemp -d)
   trap 'rm -rf "$root"' RETURN
   started=$(date +%s)
   say "building $DEBIAN_TEST_IMAGE with debootstrap from $mirror (under a minute, once)"
   if ! PATH="$PATH:/usr/sbin:/sbin" debootstrap --variant=minbase \
-    --include=bash,openssh-sftp-server,rsync,openssh-client \
+    --include="$DEBIAN_TEST_PACKAGES" \
     "$DEBIAN_TEST_SUITE" "$root" "$mirror" >"$root.log" 2>&1; then
     tail -n 20 "$root.log" >&2
     rm -rf "$root" "$root.log"
@@ -195,8 +205,13 @@ ensure_debian_test_image() {
   rm -f "$root.log"
   # Not part of the image: debootstrap's package cache.
   rm -rf "$root"/var/cache/apt/archives/*.deb
-  tar -C "$root" -c . | docker import -c 'CMD ["/bin/bash"]' - "$DEBIAN_TEST_IMAGE" >/dev/null
-  docker image inspect "$DEBIAN_TEST_IMAGE" >/dev/null 2>&1 || die "importing $DEBIAN_TEST_IMAGE failed"
+  tar -C "$root" -c . | docker import -c 'CMD ["/bin/bash"]' \
+    -c "LABEL capsule.test-image=$DEBIAN_TEST_IMAGE_VERSION" - "$DEBIAN_TEST_IMAGE" >/dev/null
+  have=$(docker image inspect -f '{{index .Config.Labels "capsule.test-image"}}' \
+    "$DEBIAN_TEST_IMAGE" 2>/dev/null) || true
+  [ "$have" = "$DEBIAN_TEST_IMAGE_VERSION" ] || die "importing $DEBIAN_TEST_IMAGE failed"
+  # The image it replaces, unless a container still uses it.
+  [ -z "$old" ] || docker image rm "$old" >/dev/null 2>&1 || true
   say "built $DEBIAN_TEST_IMAGE in $(($(date +%s) - started)) s"
 }
 

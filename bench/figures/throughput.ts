@@ -47,7 +47,8 @@ export async function stdinRun(command: CommandLine, ws: Workspace): Promise<Thr
 /** Processes whose CPU time is read around each transfer, by name. */
 export type Watched = Record<string, number>;
 
-async function cpuOf(watched: Watched): Promise<Record<string, number | undefined>> {
+/** CPU milliseconds each watched process has used so far, by name. */
+export async function cpuOf(watched: Watched): Promise<Record<string, number | undefined>> {
   const entries = await Promise.all(
     Object.entries(watched).map(async ([name, pid]) => [name, await cpuMs(pid)] as const),
   );

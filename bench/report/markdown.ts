@@ -18,6 +18,7 @@ import { mib, ms, rates, ratio, times } from "./format.ts";
 import { reading } from "./reading.ts";
 import { sftpFailures, sftpMethod, sftpSection } from "./sftp_section.ts";
 import { cpuCell, okCount, pick, seriesCells, table, unavailableRow } from "./tables.ts";
+import { tunnelFailures, tunnelSection } from "./tunnel_section.ts";
 import { verdicts } from "./verdicts.ts";
 
 function intro(results: BenchResults): string {
@@ -347,7 +348,7 @@ function failuresSection(results: BenchResults): string {
   for (const [id, check] of Object.entries(results.exitStatus)) {
     if (!check.ok) lines.push(`- \`exit 3\`, ${label(id)}: got ${check.got}`);
   }
-  lines.push(...sftpFailures(results));
+  lines.push(...sftpFailures(results), ...tunnelFailures(results));
   return `## Failures\n\n${lines.length > 0 ? lines.join("\n") : "None: every run succeeded."}`;
 }
 
@@ -391,6 +392,7 @@ export function renderMarkdown(results: BenchResults): string {
     concurrencySection(results),
     memorySection(results),
     sftpSection(results),
+    tunnelSection(results),
     failuresSection(results),
     methodSection(results),
   ].filter((section) => section !== "").join("\n\n") + "\n";

@@ -1,9 +1,10 @@
 /** The short summary printed at the end of a run. */
 import type { BenchResults } from "../results.ts";
 import { median, summarize } from "../stats.ts";
-import { SFTP_TARGETS } from "../targets.ts";
+import { SFTP_TARGETS, TUNNEL_TARGETS } from "../targets.ts";
 import { mib, ms, rates } from "./format.ts";
 import { sftpFigures } from "./sftp_section.ts";
+import { cpuPerGiB } from "./tunnel_section.ts";
 import { verdicts } from "./verdicts.ts";
 
 function pad(text: string, width: number): string {
@@ -16,7 +17,10 @@ export function renderSummary(results: BenchResults): string {
   const header = ["target", "true p50", "true p95", "prompt p50", "stdout MiB/s", "stdin MiB/s"];
   const widths = [28, 10, 10, 11, 13, 12];
   const row = (cells: string[]) => cells.map((c, i) => pad(c, widths[i] ?? 10)).join(" ");
-  const sessions = results.targets.filter((t) => !SFTP_TARGETS.includes(t.id));
+  const sessions = results.targets.filter((t) =>
+    !SFTP_TARGETS.includes(t.id) && !TUNNEL_TARGETS.includes(t.id)
+  );
+  const tunnels = results.targets.filter((t) => TUNNEL_TARGETS.includes(t.id));
   const sftp = results.targets.filter((t) => SFTP_TARGETS.includes(t.id));
   if (sessions.length > 0) lines.push(row(header));
   for (const t of sessions) {
@@ -52,6 +56,26 @@ export function renderSummary(results: BenchResults): string {
         "",
         f.put?.toFixed(1) ?? "–",
         f.get?.toFixed(1) ?? "–",
+      ]));
+    }
+  }
+  if (tunnels.length > 0) {
+    if (lines.length > 0) lines.push("");
+    lines.push(row(["-L target", "", "", "", "MiB/s", "CPU s/GiB"]));
+    for (const t of tunnels) {
+      if (!t.availability.ok) {
+        lines.push(`${pad(t.label, widths[0]!)} not available: ${t.availability.reason}`);
+        continue;
+      }
+      const runs = results.tunnel[t.id] ?? [];
+      const capsuleCpu = cpuPerGiB(runs, "capsule");
+      lines.push(row([
+        t.label,
+        "",
+        "",
+        "",
+        rates(runs)?.median.toFixed(1) ?? "–",
+        capsuleCpu?.toFixed(2) ?? "–",
       ]));
     }
   }

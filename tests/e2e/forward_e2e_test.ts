@@ -1,14 +1,20 @@
 /**
  * End to end: local and dynamic forwarding (`ssh -L`, `ssh -D`) into the
- * container, with OpenSSH and curl: what `127.0.0.1` means, unix sockets,
- * the shared modes, deny by default, a target that is not there, the host's
- * own ports, and a big transfer with capsule's memory bounded.
+ * container, with OpenSSH and curl, and through paramiko's and asyncssh's own
+ * forwarding APIs: what `127.0.0.1` means, unix sockets, the shared modes,
+ * deny by default, a target that is not there (with the channel-open reason
+ * codes), the host's own ports, and 1 GiB with capsule's memory bounded.
  */
 import assert from "node:assert/strict";
-import { demoPasswordHash, startDemoCapsule } from "../helpers/demo_capsule.ts";
+import { PYTHON } from "../helpers/adversary.ts";
+import { DEMO_PASSWORD, demoPasswordHash, startDemoCapsule } from "../helpers/demo_capsule.ts";
 import { assertNoContainersLeft, requireEngine } from "../helpers/docker.ts";
+import { describe, run } from "../helpers/file_clients.ts";
+import { pollUntil } from "../helpers/poll.ts";
 import { rssGrowth } from "../helpers/rss.ts";
 import { type Login, sshCommand } from "../helpers/ssh_client.ts";
+
+const FORWARD_LOCAL = new URL("./clients/forward_local.py", import.meta.url).pathname;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -23,8 +29,10 @@ function freePort(): number {
 /** An OpenSSH client with forwards, running `command` in the background until stopped. */
 class Forwarding {
   readonly #child: Deno.ChildProcess;
+  readonly #stdoutRead: Promise<void>;
   readonly stderr: Promise<string>;
-  readonly stdout: Promise<string>;
+  /** What the command has printed so far. */
+  stdout = "";
 
   constructor(login: Login, forwards: string[], command?: string) {
     const [program, ...args] = sshCommand(login, command, [
@@ -42,7 +50,9 @@ class Forwarding {
       stderr: "piped",
     }).spawn();
     this.stderr = new Response(this.#child.stderr).text();
-    this.stdout = new Response(this.#child.stdout).text();
+    this.#stdoutRead = this.#child.stdout.pipeThrough(new TextDecoderStream()).pipeTo(
+      new WritableStream({ write: (text) => void (this.stdout += text) }),
+    ).catch(() => {});
   }
 
   async stop(): Promise<string> {
@@ -52,6 +62,7 @@ class Forwarding {
       // already gone
     }
     await this.#child.status;
+    await this.#stdoutRead;
     return await this.stderr;
   }
 }
@@ -96,6 +107,44 @@ async function eventually(read: () => Promise<string>, ms = 15_000): Promise<str
     value = await read();
   }
   return value;
+}
+
+/** What `clients/forward_local.py` reports for one target. */
+interface PythonForward {
+  length?: number;
+  sha256?: string;
+  text?: string;
+  refused?: number;
+  reason?: string;
+}
+
+/**
+ * Runs `clients/forward_local.py` with paramiko or asyncssh: a session
+ * running `serve`, then a forwarded channel per target (see the script).
+ */
+async function pythonForwards(
+  library: "paramiko" | "asyncssh",
+  login: Login,
+  serve: string,
+  targets: string[],
+): Promise<{ session: string; results: Record<string, PythonForward> }> {
+  const result = await run([
+    PYTHON,
+    "-B",
+    FORWARD_LOCAL,
+    library,
+    "--port",
+    String(login.port),
+    "--user",
+    login.user,
+    "--password",
+    login.password ?? DEMO_PASSWORD,
+    "--serve",
+    serve,
+    ...targets,
+  ], { timeoutMs: 60_000 });
+  assert.equal(result.code, 0, `${library}: ${describe(result)}`);
+  return JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "");
 }
 
 const SERVE_PAGE = "mkdir -p /tmp/www && echo hello-from-the-container > /tmp/www/index.html && " +
@@ -215,55 +264,58 @@ Deno.test("end to end: forwarding into the container", async (t) => {
     );
 
     await t.step(
-      "256 MiB through -L arrive byte-exact; a stalled reader holds capsule's memory",
+      "1 GiB through -L arrives byte-exact; a stalled reader holds capsule's memory",
       async () => {
         const local = freePort();
-        const size = 256 * 1024 * 1024;
+        const size = 1024 * 1024 * 1024;
+        // Generated as it is sent, never stored (the container may write 1 GiB at most):
+        // tee feeds a fifo that sha256sum reads, so the sum is of exactly what was sent.
         const client = new Forwarding(
           demo,
           ["-L", `${local}:127.0.0.1:9000`],
-          "head -c 268435456 /dev/urandom > /tmp/blob && sha256sum /tmp/blob && " +
-            "/.capsule/bin/socat -u FILE:/tmp/blob TCP-LISTEN:9000,bind=127.0.0.1,reuseaddr & " +
-            "sleep 90",
+          "mkfifo /tmp/sent && { sha256sum < /tmp/sent & } && " +
+            `head -c ${size} /dev/urandom | tee /tmp/sent | ` +
+            "/.capsule/bin/socat -u STDIN TCP-LISTEN:9000,bind=127.0.0.1,reuseaddr; sleep 600",
         );
         try {
           // Connect, then read nothing for a while: the relay pushes, capsule must hold back.
           let conn: Deno.TcpConn | undefined;
           for (let i = 0; i < 100 && conn === undefined; i++) {
             await sleep(300);
+            let attempt: Deno.TcpConn;
             try {
-              const attempt = await Deno.connect({ hostname: "127.0.0.1", port: local });
-              const reader = attempt.readable.getReader();
-              const first = await reader.read();
-              if (first.done) continue; // the relay was not listening yet
-              conn = attempt;
-              const growth = await rssGrowth(capsule.pid, sleep(8_000));
-              assert.ok(
-                growth < 64 * 1024 * 1024,
-                `RSS grew by ${growth >> 20} MiB while the reader stalled`,
-              );
-              const chunks = [first.value];
-              let total = first.value.length;
-              for (let next = await reader.read(); !next.done; next = await reader.read()) {
-                chunks.push(next.value);
-                total += next.value.length;
-              }
-              const bytes = new Uint8Array(total);
-              let at = 0;
-              for (const chunk of chunks) {
-                bytes.set(chunk, at);
-                at += chunk.length;
-              }
-              assert.equal(bytes.length, size);
-              const digest = Array.from(
-                new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)),
-                (b) => b.toString(16).padStart(2, "0"),
-              ).join("");
-              await client.stop();
-              assert.equal((await client.stdout).split(" ")[0], digest, "the bytes differ");
+              attempt = await Deno.connect({ hostname: "127.0.0.1", port: local });
             } catch (error) {
-              if (!(error instanceof Deno.errors.ConnectionRefused)) throw error;
+              if (error instanceof Deno.errors.ConnectionRefused) continue;
+              throw error;
             }
+            const reader = attempt.readable.getReader();
+            const first = await reader.read();
+            if (first.done) continue; // the relay was not listening yet
+            conn = attempt;
+            const growth = await rssGrowth(capsule.pid, sleep(8_000));
+            assert.ok(
+              growth < 64 * 1024 * 1024,
+              `RSS grew by ${growth >> 20} MiB while the reader stalled`,
+            );
+            // Hashed as it streams, by a sha256sum child: the test holds no payload either.
+            const hasher = new Deno.Command("sha256sum", { stdin: "piped", stdout: "piped" })
+              .spawn();
+            const writer = hasher.stdin.getWriter();
+            let total = 0;
+            let next: ReadableStreamReadResult<Uint8Array> = first;
+            for (; !next.done; next = await reader.read()) {
+              total += next.value.length;
+              await writer.write(next.value);
+            }
+            await writer.close();
+            const received = new TextDecoder().decode((await hasher.output()).stdout);
+            assert.equal(total, size);
+            const sent = await pollUntil(
+              () => Promise.resolve(client.stdout),
+              (text) => /^[0-9a-f]{64}\b/m.test(text),
+            );
+            assert.equal(received.split(" ")[0], sent.trim().split(" ")[0], "the bytes differ");
           }
           assert.ok(conn, "the forward never connected");
         } finally {
@@ -271,6 +323,52 @@ Deno.test("end to end: forwarding into the container", async (t) => {
         }
       },
     );
+
+    await t.step(
+      "paramiko and asyncssh: direct-tcpip and direct-streamlocal byte-exact, refusals with their reason codes",
+      async () => {
+        const serve = "mkdir -p /tmp/www && echo page-for-python > /tmp/www/index.html && " +
+          "httpd -p 127.0.0.1:9103 -h /tmp/www && " +
+          "head -c 1048576 /dev/urandom > /tmp/blob && sha256sum /tmp/blob && " +
+          "{ /.capsule/bin/socat -U TCP-LISTEN:9102,bind=127.0.0.1,reuseaddr,fork FILE:/tmp/blob & " +
+          "/.capsule/bin/socat -U UNIX-LISTEN:/tmp/blob.sock,fork FILE:/tmp/blob & } && " +
+          "until netstat -ltn | grep -q 127.0.0.1:9102 && [ -S /tmp/blob.sock ]; do sleep 0.1; done && " +
+          "echo ready && sleep 60";
+        for (const library of ["paramiko", "asyncssh"] as const) {
+          const unix = library === "asyncssh" ? ["--unix", "/tmp/blob.sock"] : [];
+          const { session, results } = await pythonForwards(library, demo, serve, [
+            "--tcp",
+            "127.0.0.1:9102",
+            "--tcp",
+            "127.0.0.1:9199",
+            "--http",
+            "127.0.0.1:9103/index.html",
+            ...unix,
+          ]);
+          const sum = session.match(/^([0-9a-f]{64}) +\/tmp\/blob$/m)?.[1];
+          assert.ok(sum, `no sum in ${JSON.stringify(session)}`);
+          for (const spec of ["127.0.0.1:9102", ...unix.slice(1)]) {
+            assert.equal(results[spec]?.length, 1024 * 1024, `${library} ${spec}`);
+            assert.equal(results[spec]?.sha256, sum, `${library} ${spec}: the bytes differ`);
+          }
+          assert.equal(results["127.0.0.1:9103/index.html"]?.text, "page-for-python\n");
+          // SSH_OPEN_CONNECT_FAILED: nobody listens there.
+          assert.equal(
+            results["127.0.0.1:9199"]?.refused,
+            2,
+            `${library}: ${JSON.stringify(results)}`,
+          );
+
+          // SSH_OPEN_ADMINISTRATIVELY_PROHIBITED: this user may not forward.
+          const off = await pythonForwards(library, login("closed"), "echo ready; sleep 30", [
+            "--tcp",
+            "127.0.0.1:9102",
+          ]);
+          assert.equal(off.results["127.0.0.1:9102"]?.refused, 1, `${library}: closed`);
+        }
+      },
+    );
+
     await t.step(
       "the audit has every forward: opened, closed with its bytes, refused",
       async () => {
@@ -281,7 +379,7 @@ Deno.test("end to end: forwarding into the container", async (t) => {
         const closed = events.filter((e) => e.event === "forward.close");
         const refused = events.filter((e) => e.event === "forward.refused");
         assert.ok(opened.length >= 4, `${opened.length} forward.open`);
-        assert.ok(closed.some((e) => e.bytes_out >= 256 * 1024 * 1024), "the big transfer's bytes");
+        assert.ok(closed.some((e) => e.bytes_out >= 1024 ** 3), "the big transfer's bytes");
         assert.ok(refused.some((e) => e.user === "closed" && e.prohibited === true));
         assert.ok(refused.some((e) => e.port === capsule.port && e.prohibited === false));
       },

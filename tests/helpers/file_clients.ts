@@ -92,7 +92,11 @@ export function sftpArgs(login: Login): string[] {
 export async function sftpBatch(
   login: Login,
   commands: string[],
-  options: RunOptions & { dir: string },
+  options: RunOptions & {
+    dir: string;
+    /** More `ssh` options (e.g. `-o ControlPath=...` to go through a ControlMaster). */
+    sshOptions?: string[];
+  },
 ): Promise<Run> {
   const batch = await Deno.makeTempFile({ dir: options.dir, prefix: "batch-" });
   await Deno.writeTextFile(batch, commands.join("\n") + "\n");
@@ -107,6 +111,7 @@ export async function sftpBatch(
       "-o",
       "BatchMode=no",
       ...sftpArgs(login),
+      ...(options.sshOptions ?? []),
       "-b",
       batch,
       `${login.user}@127.0.0.1`,
