@@ -156,8 +156,8 @@ export class RemoteForwarder implements RemoteForwarding {
       if (!isPlainSocketPath(target.path)) return refused("socket path not allowed");
       bind = { kind: "unix", path: target.path };
     }
-    const key = keyOf(target);
-    if (forwards.listeners.has(key)) return refused("already forwarded");
+    // A port 0 forward is known by the port it gets (its cancel names that one).
+    if (forwards.listeners.has(keyOf(target))) return refused("already forwarded");
     const cap = this.#options.maxListeners();
     if (cap > 0 && forwards.listeners.size + forwards.starting >= cap) {
       return refused(`too many remote forwards (${cap})`);
@@ -196,6 +196,7 @@ export class RemoteForwarder implements RemoteForwarding {
         return { refused: "the connection is gone" };
       }
       const listener = { target, relay };
+      const key = keyOf(target.kind === "tcp" ? { ...target, port: bound.port } : target);
       forwards.listeners.set(key, listener);
       const port = bound.port;
       forwards.owner.logger.info("forward.listen", { ...fieldsOf(target), bound: relay.bound });

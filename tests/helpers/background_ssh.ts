@@ -7,8 +7,12 @@ export interface BackgroundSshOptions {
   command?: string;
   /** Environment of the client (e.g. `SSH_AUTH_SOCK`). */
   env?: Record<string, string>;
-  /** Log level after the helpers' ERROR: `VERBOSE` shows "open failed", `INFO` "Allocated port". */
-  logLevel?: "INFO" | "VERBOSE";
+  /**
+   * `-v`: the client's debug log on stderr, with what the helpers' LogLevel=ERROR
+   * hides ("open failed", "Allocated port"). (A later `-o LogLevel` would not
+   * count: OpenSSH keeps an option's first value.)
+   */
+  verbose?: boolean;
 }
 
 /**
@@ -27,7 +31,7 @@ export class BackgroundSsh {
   constructor(login: Login, forwards: string[], options: BackgroundSshOptions = {}) {
     const [program, ...args] = sshCommand(login, options.command, [
       ...forwards,
-      ...(options.logLevel ? ["-o", `LogLevel=${options.logLevel}`] : []),
+      ...(options.verbose ? ["-v"] : []),
       ...(options.command === undefined ? ["-N"] : []),
     ]);
     const child = new Deno.Command(program!, {
