@@ -257,10 +257,10 @@ export class RemoteForwarder implements RemoteForwarding {
       return { refused: "agent forwarding is off for this user (container.forwarding.agent)" };
     }
     if (!this.#options.toolsReady()) return { refused: "capsule's tools are not installed" };
-    forwards.agent ??= {
-      socket: `/tmp/capsule-agent-${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}/agent.sock`,
-      relays: new Map(),
-    };
+    if (!forwards.agent) {
+      const id = crypto.randomUUID().replaceAll("-", "").slice(0, 12);
+      forwards.agent = { socket: `/tmp/capsule-agent-${id}/agent.sock`, relays: new Map() };
+    }
     return { socket: forwards.agent.socket };
   }
 
