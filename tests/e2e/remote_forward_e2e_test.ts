@@ -244,7 +244,7 @@ Deno.test("end to end: remote and agent forwarding into the container", async (t
           assert.equal(result.code, 0, result.stderr);
           const [down, up] = result.stdout.trim().split("\n").map((l) => l.split(" ")[0]);
           assert.equal(down, expected, "the 256 MiB differ");
-          await pollUntil(async () => sink.digests.length, (n) => n >= 1);
+          await pollUntil(() => Promise.resolve(sink.digests.length), (n) => n >= 1);
           assert.equal(await sink.digests[0], up, "the 64 MiB differ");
         } finally {
           source.close();
@@ -373,7 +373,7 @@ Deno.test("end to end: remote and agent forwarding into the container", async (t
               return inspect.stdout.trim();
             }, (ip) => ip !== "");
             await pollUntil(
-              async () => logs("forward.listen").some((r) => r.user === user),
+              () => Promise.resolve(logs("forward.listen").some((r) => r.user === user)),
               (x) => x,
             );
             const fromHost = await run(["curl", "-s", "-m", "3", `http://${ip}:9300/`]);
@@ -452,10 +452,12 @@ Deno.test("end to end: remote and agent forwarding into the container", async (t
             )
           );
           await pollUntil(
-            async () =>
-              logs("forward.refused").filter((r) =>
-                /too many forwarded channels/.test(String(r.reason))
-              ).length,
+            () =>
+              Promise.resolve(
+                logs("forward.refused").filter((r) =>
+                  /too many forwarded channels/.test(String(r.reason))
+                ).length,
+              ),
             (n) => n >= 2,
           );
           assert.equal(held.length, 4);
