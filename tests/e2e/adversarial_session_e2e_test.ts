@@ -11,6 +11,7 @@ import {
   SourceAddresses,
   type Target,
 } from "../helpers/adversary.ts";
+import { freePort } from "../helpers/background.ts";
 import { DEMO_PASSWORD, startDemoCapsule } from "../helpers/demo_capsule.ts";
 import {
   assertNoContainersLeft,
@@ -53,14 +54,6 @@ function parseEnv(text: string): Map<string, string> {
     if (eq > 0) env.set(line.slice(0, eq), line.slice(eq + 1));
   }
   return env;
-}
-
-/** A free loopback TCP port (bound, then released). */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }
 
 /** A listener that counts the connections it gets: nothing may be forwarded to it. */

@@ -10,61 +10,21 @@ import { PYTHON } from "../helpers/adversary.ts";
 import { DEMO_PASSWORD, demoPasswordHash, startDemoCapsule } from "../helpers/demo_capsule.ts";
 import { assertNoContainersLeft, requireEngine } from "../helpers/docker.ts";
 import { describe, run } from "../helpers/file_clients.ts";
+import { Background, backgroundSsh, freePort } from "../helpers/background.ts";
 import { pollUntil } from "../helpers/poll.ts";
 import { rssGrowth } from "../helpers/rss.ts";
-import { type Login, sshCommand } from "../helpers/ssh_client.ts";
+import type { Login } from "../helpers/ssh_client.ts";
 
 const FORWARD_LOCAL = new URL("./clients/forward_local.py", import.meta.url).pathname;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A free TCP port on 127.0.0.1 for the client's end of a forward. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-/** An OpenSSH client with forwards, running `command` in the background until stopped. */
-class Forwarding {
-  readonly #child: Deno.ChildProcess;
-  readonly #stdoutRead: Promise<void>;
-  readonly stderr: Promise<string>;
-  /** What the command has printed so far. */
-  stdout = "";
-
-  constructor(login: Login, forwards: string[], command?: string) {
-    const [program, ...args] = sshCommand(login, command, [
-      ...forwards,
-      // -v, after the helpers' LogLevel=ERROR, shows OpenSSH's "open failed: ..." lines.
-      "-v",
-      "-o",
-      "ExitOnForwardFailure=yes",
-      ...(command === undefined ? ["-N"] : []),
-    ]);
-    this.#child = new Deno.Command(program!, {
-      args,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.stderr = new Response(this.#child.stderr).text();
-    this.#stdoutRead = this.#child.stdout.pipeThrough(new TextDecoderStream()).pipeTo(
-      new WritableStream({ write: (text) => void (this.stdout += text) }),
-    ).catch(() => {});
-  }
-
-  async stop(): Promise<string> {
-    try {
-      this.#child.kill("SIGTERM");
-    } catch {
-      // already gone
-    }
-    await this.#child.status;
-    await this.#stdoutRead;
-    return await this.stderr;
-  }
+/** OpenSSH with `-L`/`-D` forwards (-v: its "open failed" lines), running `command` (or -N). */
+function forwarding(login: Login, forwards: string[], command?: string): Background {
+  return backgroundSsh(login, [...forwards, "-o", "ExitOnForwardFailure=yes"], {
+    verbose: true,
+    ...(command === undefined ? {} : { command }),
+  });
 }
 
 /** Reads everything a TCP server at `port` sends (after sending `request`), within `ms`. */
@@ -177,7 +137,7 @@ Deno.test("end to end: forwarding into the container", async (t) => {
       await t.step(`${user}: -L and -D reach the container's own loopback`, async () => {
         const local = freePort();
         const socks = freePort();
-        const client = new Forwarding(
+        const client = forwarding(
           login(user),
           ["-L", `${local}:127.0.0.1:8080`, "-D", String(socks)],
           SERVE_PAGE,
@@ -204,7 +164,7 @@ Deno.test("end to end: forwarding into the container", async (t) => {
 
     await t.step("-L to a unix socket in the container", async () => {
       const local = freePort();
-      const client = new Forwarding(
+      const client = forwarding(
         demo,
         ["-L", `${local}:/tmp/app.sock`],
         '/.capsule/bin/socat UNIX-LISTEN:/tmp/app.sock,fork SYSTEM:"echo unix-ok" & sleep 30',
@@ -221,7 +181,7 @@ Deno.test("end to end: forwarding into the container", async (t) => {
       "a port nobody listens on in the container, capsule's own included, gives nothing",
       async () => {
         const local = freePort();
-        const client = new Forwarding(
+        const client = forwarding(
           demo,
           ["-L", `${local}:127.0.0.1:${capsule.port}`],
           "sleep 30",
@@ -250,7 +210,7 @@ Deno.test("end to end: forwarding into the container", async (t) => {
           ] as const
         ) {
           const local = freePort();
-          const client = new Forwarding(login(user), ["-L", `${local}:127.0.0.1:8080`], command);
+          const client = forwarding(login(user), ["-L", `${local}:127.0.0.1:8080`], command);
           try {
             await sleep(1_500);
             assert.equal((await fetchTcp(local)).length, 0);
@@ -270,7 +230,7 @@ Deno.test("end to end: forwarding into the container", async (t) => {
         const size = 1024 * 1024 * 1024;
         // Generated as it is sent, never stored (the container may write 1 GiB at most):
         // tee feeds a fifo that sha256sum reads, so the sum is of exactly what was sent.
-        const client = new Forwarding(
+        const client = forwarding(
           demo,
           ["-L", `${local}:127.0.0.1:9000`],
           "mkfifo /tmp/sent && { sha256sum < /tmp/sent & } && " +

@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import { demoPasswordHash, startDemoCapsule } from "../helpers/demo_capsule.ts";
 import { assertNoContainersLeft, requireEngine, requireImage } from "../helpers/docker.ts";
 import { describe, run, sftpBatch } from "../helpers/file_clients.ts";
+import { Background, freePort } from "../helpers/background.ts";
 import { pollUntil } from "../helpers/poll.ts";
 import { type Login, sshCommand } from "../helpers/ssh_client.ts";
 
@@ -29,76 +30,6 @@ server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
 print("backend listening on", port, flush=True)
 server.serve_forever()
 `;
-
-/** A free TCP port on 127.0.0.1 for the client's end of a forward. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-/** A client program in the background: its output as it comes, its stdin kept open until closed. */
-class Background {
-  readonly #child: Deno.ChildProcess;
-  readonly #stdin: WritableStreamDefaultWriter<Uint8Array> | undefined;
-  readonly #reads: Promise<void>[];
-  stdout = "";
-  stderr = "";
-
-  constructor(command: string[], stdin?: string) {
-    const [program, ...args] = command;
-    this.#child = new Deno.Command(program!, {
-      args,
-      stdin: stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    if (stdin !== undefined) {
-      this.#stdin = this.#child.stdin.getWriter();
-      this.#stdin.write(new TextEncoder().encode(stdin)).catch(() => {});
-    }
-    const collect = (stream: ReadableStream<Uint8Array>, into: "stdout" | "stderr") =>
-      stream.pipeThrough(new TextDecoderStream()).pipeTo(
-        new WritableStream({ write: (text) => void (this[into] += text) }),
-      ).catch(() => {});
-    this.#reads = [collect(this.#child.stdout, "stdout"), collect(this.#child.stderr, "stderr")];
-  }
-
-  /** Waits until stdout matches `pattern`. */
-  async waitFor(pattern: RegExp): Promise<void> {
-    await pollUntil(
-      () => Promise.resolve({ stdout: this.stdout, stderr: this.stderr }),
-      ({ stdout }) => pattern.test(stdout),
-    );
-  }
-
-  /** Closes stdin and waits up to `ms` for the program to end by itself; its exit code, or null. */
-  async finish(ms = 15_000): Promise<number | null> {
-    await this.#stdin?.close().catch(() => {});
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const status = await Promise.race([
-      this.#child.status,
-      new Promise<null>((r) => (timer = setTimeout(() => r(null), ms))),
-    ]);
-    clearTimeout(timer);
-    if (status === null) await this.stop();
-    await Promise.all(this.#reads);
-    return status?.code ?? null;
-  }
-
-  /** Ends the program (SIGTERM) and waits for it. */
-  async stop(): Promise<void> {
-    await this.#stdin?.close().catch(() => {});
-    try {
-      this.#child.kill("SIGTERM");
-    } catch {
-      // already gone
-    }
-    await this.#child.status;
-    await Promise.all(this.#reads);
-  }
-}
 
 /**
  * VS Code Remote-SSH's way: `ssh -T -D PORT host bash`, a script on stdin that
@@ -120,7 +51,7 @@ async function vscodeRemoteSsh(login: Login, port: number): Promise<void> {
   ].join("\n");
   const client = new Background(
     sshCommand(login, "bash", ["-T", "-D", String(socks), "-o", "ExitOnForwardFailure=yes"]),
-    script,
+    { stdin: script },
   );
   try {
     await client.waitFor(new RegExp(`listeningOn==${port}==`));

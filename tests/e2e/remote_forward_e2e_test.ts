@@ -7,7 +7,7 @@
  * malformed requests, and nothing left behind.
  */
 import assert from "node:assert/strict";
-import { BackgroundSsh } from "../helpers/background_ssh.ts";
+import { backgroundSsh, freePort } from "../helpers/background.ts";
 import { demoPasswordHash, startDemoCapsule } from "../helpers/demo_capsule.ts";
 import { assertNoContainersLeft, requireEngine, requireImage } from "../helpers/docker.ts";
 import { run } from "../helpers/file_clients.ts";
@@ -19,14 +19,6 @@ const DEBIAN = "capsule-test-debian:latest";
 const BODY = "hello-from-the-client\n";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PYTHON_CLIENT = new URL("./clients/forward_remote.py", import.meta.url).pathname;
-
-/** A free TCP port on 127.0.0.1. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
 
 /** A shell loop that fetches `url` in the container, retrying while the listener comes up. */
 function fetchInContainer(url: string): string {
@@ -141,13 +133,16 @@ Deno.test("end to end: remote and agent forwarding into the container", async (t
     await t.step(
       "-N -R 0 in persistent mode: the port is picked and reported, reached from another connection, gone after",
       async () => {
-        const client = new BackgroundSsh(
+        const client = backgroundSsh(
           login("pers"),
           ["-R", `0:127.0.0.1:${webPort}`, "-o", "ExitOnForwardFailure=yes"],
           { verbose: true },
         );
         try {
-          const allocated = await client.waitFor(/Allocated port (\d+) for remote forward/);
+          const allocated = await client.waitFor(
+            /Allocated port (\d+) for remote forward/,
+            "stderr",
+          );
           assert.ok(allocated, client.stderr);
           const port = Number(allocated[1]);
           const other = await ssh(login("pers"), `wget -qO- http://127.0.0.1:${port}/`);
@@ -344,7 +339,7 @@ Deno.test("end to end: remote and agent forwarding into the container", async (t
       "the listener is on the container's loopback: not reachable from the host or another container",
       async () => {
         for (const [user, reachable] of [["bridged", false], ["gateway", true]] as const) {
-          const client = new BackgroundSsh(
+          const client = backgroundSsh(
             login(user),
             ["-R", `*:9300:127.0.0.1:${webPort}`, "-o", "ExitOnForwardFailure=yes"],
             { command: "sleep 30" },
@@ -378,6 +373,7 @@ Deno.test("end to end: remote and agent forwarding into the container", async (t
             );
             const fromHost = await run(["curl", "-s", "-m", "3", `http://${ip}:9300/`]);
             // busybox's wget crashes on a bridge network (static glibc, NSS); nc does not.
+            // Its stdin stays open a while: busybox nc hangs up at stdin's EOF.
             const fromContainer = await run([
               "docker",
               "run",
@@ -387,7 +383,7 @@ Deno.test("end to end: remote and agent forwarding into the container", async (t
               "busybox:latest",
               "sh",
               "-c",
-              `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${ip} 9300`,
+              `(printf 'GET / HTTP/1.0\\r\\n\\r\\n'; sleep 3) | nc -w 3 ${ip} 9300`,
             ]);
             const body = fromContainer.stdout.split("\r\n\r\n")[1] ?? "";
             if (reachable) {
