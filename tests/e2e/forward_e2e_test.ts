@@ -201,6 +201,49 @@ Deno.test("end to end: forwarding into the container", async (t) => {
     );
 
     await t.step(
+      "the host's own ports and sockets are out of reach: the engine's socket, the bridge's gateway, a host service",
+      async () => {
+        // Something listening on the host's loopback, as an sshd would.
+        const service = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+        const servicePort = (service.addr as Deno.NetAddr).port;
+        void (async () => {
+          for await (const conn of service) {
+            await conn.write(new TextEncoder().encode("SSH-2.0-host-service\r\n")).catch(() => {});
+            conn.close();
+          }
+        })().catch(() => {});
+        const targets = [
+          "/var/run/docker.sock",
+          "/run/docker.sock",
+          `127.0.0.1:${servicePort}`,
+          `172.17.0.1:${capsule.port}`,
+          `172.17.0.1:${servicePort}`,
+        ];
+        const locals = targets.map(() => freePort());
+        const client = forwarding(
+          demo,
+          targets.flatMap((target, i) => ["-L", `${locals[i]}:${target}`]),
+          "sleep 30",
+        );
+        try {
+          await sleep(1_500); // the session's container is up
+          for (const [i, target] of targets.entries()) {
+            const bytes = await fetchTcp(locals[i]!, "GET / HTTP/1.0\r\n\r\n", 5_000);
+            assert.equal(bytes.length, 0, `${target} answered through the container`);
+          }
+          const refused = log("forward.refused").slice(-targets.length);
+          assert.equal(refused.length, targets.length);
+          for (const record of refused) {
+            assert.match(String(record.reason), /could not connect|did not connect/);
+          }
+        } finally {
+          await client.stop();
+          service.close();
+        }
+      },
+    );
+
+    await t.step(
       "forwarding is refused for a user without it, and with no session running",
       async () => {
         for (
