@@ -11,7 +11,7 @@ export function auditConnections(recorder: AuditRecorder): ConnectionObserver {
     opened({ id, remote, client }) {
       recorder.record("connection.open", { connection: id, remote, client });
     },
-    authAttempt({ connection, user, method, accepted, query, fingerprint }) {
+    authAttempt({ connection, user, method, accepted, query, fingerprint, certificate }) {
       recorder.record("auth", {
         connection,
         user,
@@ -19,6 +19,12 @@ export function auditConnections(recorder: AuditRecorder): ConnectionObserver {
         result: accepted ? "accepted" : "rejected",
         ...(query ? { query: true } : {}),
         ...(fingerprint !== undefined ? { fingerprint } : {}),
+        ...(certificate
+          ? {
+            certificate_id: certificate.keyId.slice(0, 255),
+            certificate_serial: certificate.serial,
+          }
+          : {}),
       });
     },
     closed({ id, user, reason, durationMs }) {

@@ -5,6 +5,7 @@ import { type Logger, silentLogger } from "../log/mod.ts";
 import type { Identity } from "./identity.ts";
 import { hashPassword, verifyPassword } from "./password_hash.ts";
 import { fingerprintSha256, keysEqual, parseAuthorizedKeys, type PublicKey } from "./public_key.ts";
+import { type CertificateCheck, verifyUserCertificate } from "./user_certificate.ts";
 
 /** The parts of the configuration an {@linkcode Authenticator} reads. */
 export type AuthenticatorConfig = Pick<Config, "users" | "auth">;
@@ -80,6 +81,7 @@ export class Authenticator {
     const users = Object.values(this.#config.users);
     const methods: Array<"password" | "publickey"> = [];
     const hasKeys = this.#anyUserKeysFiles().length > 0 ||
+      (this.#config.auth?.trustedUserCAKeys.length ?? 0) > 0 ||
       users.some((user) => keyLinesOf(user).length > 0 || keyFilesOf(user).length > 0);
     if (hasKeys) methods.push("publickey");
     if (users.some((user) => user.passwordHash !== undefined)) methods.push("password");
@@ -121,6 +123,54 @@ export class Authenticator {
     const found = await this.#findKey(username, key);
     if (found === null) return null;
     return { username, method: "publickey", keyFingerprint: fingerprintSha256(found.data) };
+  }
+
+  /**
+   * Verifies an OpenSSH user certificate offered for `username` from
+   * `address` against `auth.trustedUserCAKeys` and `auth.revokedCertificates`
+   * (see {@linkcode verifyUserCertificate}). Any valid user name its
+   * principals include may log in, configured or not, as with
+   * `anyUserKeysFiles`. The login signature is the SSH layer's to check,
+   * with the key this returns.
+   */
+  async checkCertificate(
+    username: string,
+    algo: string,
+    blob: Uint8Array,
+    address: string,
+  ): Promise<CertificateCheck> {
+    if (!VALID_USERNAME.test(username)) return { ok: false, reason: "invalid user name" };
+    const auth = this.#config.auth;
+    const trustedCAs = await this.#trustedCAs(auth?.trustedUserCAKeys ?? []);
+    if (trustedCAs.length === 0) return { ok: false, reason: "no trusted user CA" };
+    return verifyUserCertificate(algo, blob, {
+      trustedCAs,
+      revokedSerials: new Set(auth?.revokedCertificates.serials ?? []),
+      revokedKeys: new Set(auth?.revokedCertificates.keys ?? []),
+      user: username,
+      address,
+    });
+  }
+
+  /** The CA keys: inline key lines, and the keys in the files named (read at each login, like authorized_keys). */
+  async #trustedCAs(entries: readonly string[]): Promise<Uint8Array[]> {
+    const keys: Uint8Array[] = [];
+    for (const entry of entries) {
+      const inline = /^(ssh-|ecdsa-|sk-)/.test(entry.trim());
+      const text = inline ? entry : await this.#fileSource(entry).read();
+      if (text === null) continue;
+      const parsed = parseAuthorizedKeys(text);
+      for (const { line, message } of parsed.warnings) {
+        this.#logger.warn("auth.trusted_ca_warning", {
+          source: inline ? "auth.trustedUserCAKeys" : entry,
+          line,
+          message,
+        });
+      }
+      // A CA that is itself a certificate is no CA (OpenSSH refuses it too).
+      keys.push(...parsed.keys.filter((k) => !/-cert-v01@/.test(k.algo)).map((k) => k.data));
+    }
+    return keys;
   }
 
   #user(username: string): UserConfig | undefined {

@@ -1,3 +1,5 @@
+import type { CertificateGrant } from "./user_certificate.ts";
+
 /**
  * Who an SSH connection authenticated as, and how. Produced only after a
  * credential was verified: a matching password, or a public key whose
@@ -10,4 +12,9 @@ export interface Identity {
   method: "password" | "publickey";
   /** `SHA256:...` fingerprint of the key, for `publickey` logins. */
   keyFingerprint?: string;
+  /**
+   * For a login with an OpenSSH user certificate: what it grants (its
+   * `force-command`, and the pty, port and agent forwarding it permits).
+   */
+  certificate?: CertificateGrant;
 }

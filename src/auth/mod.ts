@@ -1,6 +1,8 @@
-/** Who may log in: password hashes, authorized keys and the authenticator. */
+/** Who may log in: password hashes, authorized keys, user certificates and the authenticator. */
 export * from "./authenticator.ts";
 export * from "./identity.ts";
 export * from "./password_hash.ts";
 export * from "./public_key.ts";
 export * from "./well_known_passwords.ts";
+export * from "./source_address.ts";
+export * from "./user_certificate.ts";

@@ -56,5 +56,7 @@ export function configEnvNames(): string[] {
 }
 
 function screamingSnake(key: string): string {
-  return key.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
+  // An acronym ends where its last capital starts a word: "trustedUserCAKeys" → TRUSTED_USER_CA_KEYS.
+  return key.replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/([A-Z])([A-Z][a-z])/g, "$1_$2")
+    .toUpperCase();
 }

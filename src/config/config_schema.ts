@@ -78,6 +78,24 @@ export const Config = object({
     anyUserKeysFiles: list(hostPath())
       .describe("Accept public keys from these files for any user name; empty to disable.")
       .default([]),
+    trustedUserCAKeys: list(nonEmptyString())
+      .describe(
+        "SSH CAs whose user certificates log in as their principals: public key lines (`ssh-ed25519 AAAA...`) or files of them (`~` is expanded).",
+      )
+      .default([]),
+    revokedCertificates: object({
+      serials: list(matching(/^\d{1,20}$/, 'a certificate serial number, like "42"'))
+        .describe("Serial numbers of revoked certificates (`ssh-keygen -z`).")
+        .default([]),
+      keys: list(
+        matching(
+          /^SHA256:[A-Za-z0-9+/]{43}$/,
+          `a key fingerprint, like "SHA256:..." (ssh-keygen -lf)`,
+        ),
+      )
+        .describe("Fingerprints of revoked keys: a certificate's own key, or a CA's.")
+        .default([]),
+    }).describe("Certificates and keys no longer accepted.").prefault({}),
   }).describe("Authentication for all users.").prefault({}),
   session: object({
     envAllow: list(

@@ -52,6 +52,9 @@ export class LocalForwarder {
     if (!container.forwarding.local) {
       return prohibited("local forwarding is off for this user (container.forwarding.local)");
     }
+    if (identity.certificate && !identity.certificate.permitPortForwarding) {
+      return prohibited("the certificate does not permit port forwarding");
+    }
     const address = socatAddress(request.target);
     if ("refused" in address) return prohibited(address.refused);
     const containerId = this.#options.containers.latest(connectionId);

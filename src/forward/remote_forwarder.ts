@@ -143,6 +143,10 @@ export class RemoteForwarder implements RemoteForwarding {
     if (!container.forwarding.remote) {
       return refused("remote forwarding is off for this user (container.forwarding.remote)");
     }
+    const certificate = forwards.owner.identity.certificate;
+    if (certificate && !certificate.permitPortForwarding) {
+      return refused("the certificate does not permit port forwarding");
+    }
     if (!this.#options.toolsReady()) return refused("capsule's tools are not installed");
     let bind: RelayBind;
     if (target.kind === "tcp") {
@@ -255,6 +259,10 @@ export class RemoteForwarder implements RemoteForwarding {
     const container = this.#options.containerFor(forwards.owner.identity.username);
     if (!container.forwarding.agent) {
       return { refused: "agent forwarding is off for this user (container.forwarding.agent)" };
+    }
+    const certificate = forwards.owner.identity.certificate;
+    if (certificate && !certificate.permitAgentForwarding) {
+      return { refused: "the certificate does not permit agent forwarding" };
     }
     if (!this.#options.toolsReady()) return { refused: "capsule's tools are not installed" };
     if (!forwards.agent) {

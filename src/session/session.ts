@@ -96,7 +96,7 @@ export class Session {
    * (`session.refused`) and the channel stays open for another request.
    */
   admits(request: SessionRequest): boolean {
-    const reason = this.#options.refusal?.(request);
+    const reason = this.#options.refusal?.(this.#forced(request));
     if (reason === undefined) return true;
     this.#options.logger.info("session.refused", {
       kind: request.kind,
@@ -109,6 +109,13 @@ export class Session {
   /** `pty-req`: accepted once, before the session starts. */
   pty(info: PtyInfo): boolean {
     if (this.#state !== "setup" || this.#pty !== undefined) return false;
+    const certificate = this.#options.identity.certificate;
+    if (certificate && !certificate.permitPty) {
+      this.#options.logger.info("session.pty_refused", {
+        reason: "the certificate does not permit a pty (no permit-pty)",
+      });
+      return false;
+    }
     const term = TERM_PATTERN.test(info.term) && info.term.length <= MAX_TERM ? info.term : "xterm";
     this.#pty = { term, ...clampSize(info) };
     return true;
@@ -140,6 +147,15 @@ export class Session {
     return true;
   }
 
+  /**
+   * What runs: the request, or the certificate's `force-command` in its
+   * place (for a shell, an exec and a subsystem alike, as with sshd).
+   */
+  #forced(request: SessionRequest): SessionRequest {
+    const command = this.#options.identity.certificate?.forceCommand;
+    return command === undefined ? request : { kind: "exec", command };
+  }
+
   /** `window-change`: updates the size; forwarded once running. */
   windowChange(size: WindowSize): void {
     if (this.#pty === undefined || this.#state === "closed") return;
@@ -161,16 +177,20 @@ export class Session {
    * `shell` or `exec`: starts the handler once. The channel gets exactly one
    * exit reply when the handler ends, unless the client closed it first.
    */
-  start(request: SessionRequest, channel: SessionChannel): boolean {
+  start(asked: SessionRequest, channel: SessionChannel): boolean {
     if (this.#state !== "setup") return false;
     this.#state = "running";
+    const request = this.#forced(asked);
+    const env = { ...this.#env };
+    // As sshd does for a forced command: what the client asked for, for the command to read.
+    if (request !== asked && asked.kind === "exec") env.SSH_ORIGINAL_COMMAND = asked.command;
     const ctx: SessionContext = {
       id: this.id,
       connectionId: this.#options.connectionId,
       identity: this.#options.identity,
       request,
       pty: this.#pty,
-      env: { ...this.#env },
+      env,
       ...(this.#agentSocket !== undefined ? { agentSocket: this.#agentSocket } : {}),
       io: channel,
       logger: this.#options.logger,

@@ -104,7 +104,7 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
     logger.warn("connection.error", { error: describeError(error) });
   });
   client.on("authentication", async (ctx) => {
-    const decision = await authenticate(ctx, deps.authenticator, logger);
+    const decision = await authenticate(ctx, deps.authenticator, logger, ipOf(state.remote));
     deps.observer?.authAttempt({
       connection: id,
       user: ctx.username.slice(0, 64),
@@ -112,7 +112,18 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
       accepted: decision.accept,
       query: ctx.method === "publickey" && !ctx.signature,
       ...(ctx.method === "publickey"
-        ? { fingerprint: fingerprintSha256(new Uint8Array(ctx.key.data)) }
+        ? {
+          fingerprint: (decision.accept && decision.identity?.keyFingerprint) ||
+            fingerprintSha256(new Uint8Array(ctx.key.data)),
+        }
+        : {}),
+      ...(decision.accept && decision.identity?.certificate
+        ? {
+          certificate: {
+            keyId: decision.identity.certificate.keyId,
+            serial: decision.identity.certificate.serial,
+          },
+        }
         : {}),
     });
     if (decision.accept) {
@@ -123,6 +134,14 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
           user: identity.username,
           method: identity.method,
           ...(identity.keyFingerprint ? { fingerprint: identity.keyFingerprint } : {}),
+          ...(identity.certificate
+            ? {
+              certificate_id: identity.certificate.keyId.slice(0, 255),
+              certificate_serial: identity.certificate.serial,
+              certificate_principals: identity.certificate.principals.slice(0, 32),
+              certificate_ca: identity.certificate.ca,
+            }
+            : {}),
         });
       }
       ctx.accept();
@@ -201,4 +220,10 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
     });
     deps.onClose(id);
   });
+}
+
+/** The IP address of a `host:port` remote (IPv6 included). */
+function ipOf(remote: string): string {
+  const at = remote.lastIndexOf(":");
+  return (at < 0 ? remote : remote.slice(0, at)).replace(/^\[|\]$/g, "");
 }

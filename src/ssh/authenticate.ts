@@ -1,8 +1,14 @@
 // @ts-types="@types/ssh2"
 import ssh2 from "ssh2";
+import { Buffer } from "node:buffer";
 // @ts-types="@types/ssh2"
 import type { AuthContext } from "ssh2";
-import type { Authenticator, Identity } from "../auth/mod.ts";
+import {
+  type Authenticator,
+  fingerprintSha256,
+  type Identity,
+  isCertificateAlgo,
+} from "../auth/mod.ts";
 import { describeError } from "../errors/mod.ts";
 import type { Logger } from "../log/mod.ts";
 
@@ -20,13 +26,18 @@ export type AuthDecision =
  * Decides one ssh2 authentication request. An identity comes only from a
  * credential that was actually verified: a password that matched, or a
  * public key whose signature ssh2 delivered and `verify(...) === true`
- * confirmed. A key offered without a signature (the "would you accept this
- * key?" query) may be accepted but never yields an identity.
+ * confirmed; for an OpenSSH user certificate, the certificate checked
+ * against the trusted CAs first, then the signature with its key. A key
+ * offered without a signature (the "would you accept this key?" query) may
+ * be accepted but never yields an identity.
+ *
+ * @param address the client's IP address (a certificate's `source-address`)
  */
 export async function authenticate(
   ctx: AuthContext,
   authenticator: Authenticator,
   logger: Logger,
+  address: string,
 ): Promise<AuthDecision> {
   const user = ctx.username.slice(0, 64);
   const refuse = (reason: string, counts = true): AuthDecision => {
@@ -41,6 +52,9 @@ export async function authenticate(
         return identity ? { accept: true, identity } : refuse("wrong user or password");
       }
       case "publickey": {
+        if (isCertificateAlgo(ctx.key.algo)) {
+          return await certificateLogin(ctx, authenticator, address, refuse);
+        }
         const offer = { algo: ctx.key.algo, data: new Uint8Array(ctx.key.data) };
         if (!ctx.signature || !ctx.blob) {
           // The query: acceptable or not, but nothing is authenticated here.
@@ -68,4 +82,44 @@ export async function authenticate(
     logger.error("auth.error", { user, method: ctx.method, error: describeError(error) });
     return { accept: false, counts: true };
   }
+}
+
+/** RSA certificates are signed in with these names; the certificate itself says `ssh-rsa-cert`. */
+const RSA_CERT = /^rsa-sha2-(256|512)-cert-v01@openssh\.com$/;
+
+/** A `publickey` request with an OpenSSH user certificate. */
+async function certificateLogin(
+  ctx: Extract<AuthContext, { method: "publickey" }>,
+  authenticator: Authenticator,
+  address: string,
+  refuse: (reason: string, counts?: boolean) => AuthDecision,
+): Promise<AuthDecision> {
+  const algo = RSA_CERT.test(ctx.key.algo) ? "ssh-rsa-cert-v01@openssh.com" : ctx.key.algo;
+  const check = await authenticator.checkCertificate(
+    ctx.username,
+    algo,
+    new Uint8Array(ctx.key.data),
+    address,
+  );
+  const signed = Boolean(ctx.signature && ctx.blob);
+  if (!check.ok) return refuse(check.reason, signed);
+  if (!signed) return { accept: true, identity: undefined };
+  if (
+    algo === "ssh-rsa-cert-v01@openssh.com" && ctx.hashAlgo !== "sha256" &&
+    ctx.hashAlgo !== "sha512"
+  ) {
+    return refuse("RSA signature with SHA-1");
+  }
+  const key = ssh2.utils.parseKey(Buffer.from(check.key));
+  if (key instanceof Error) return refuse("unparsable certificate key");
+  if (key.verify(ctx.blob!, ctx.signature!, ctx.hashAlgo) !== true) return refuse("bad signature");
+  return {
+    accept: true,
+    identity: {
+      username: ctx.username,
+      method: "publickey",
+      keyFingerprint: fingerprintSha256(check.key),
+      certificate: check.grant,
+    },
+  };
 }

@@ -18,6 +18,8 @@ export interface ConnectionObserver {
     accepted: boolean;
     query: boolean;
     fingerprint?: string;
+    /** The OpenSSH user certificate an accepted login used. */
+    certificate?: { keyId: string; serial: string };
   }): void;
   /** The connection closed; `reason` says who or what ended it. */
   closed(connection: { id: string; user?: string; reason: string; durationMs: number }): void;

@@ -11,6 +11,11 @@ import {
 import type { UserConfig } from "../../src/config/types.ts";
 import { createLogger, type LogRecord } from "../../src/log/mod.ts";
 
+/** An `auth` section: the defaults with `anyUserKeysFiles` set. */
+function authOf(auth: { anyUserKeysFiles: string[] }) {
+  return { trustedUserCAKeys: [], revokedCertificates: { serials: [], keys: [] }, ...auth };
+}
+
 /** A synthetic SSH wire blob: enough for the authenticator, which never parses key math. */
 function blob(type: string, fill: number): Uint8Array {
   const name = new TextEncoder().encode(type);
@@ -49,7 +54,7 @@ function config(anyUserKeysFiles: string[] = ["/keys/any"]): AuthenticatorConfig
       bob: user({ authorizedKeysFiles: ["/missing/bob", "/keys/bob"] }),
       carol: user({ passwordHash: ALICE_HASH, authorizedKeys: [line(RSA_KEY)] }),
     },
-    auth: { anyUserKeysFiles },
+    auth: authOf({ anyUserKeysFiles }),
   };
 }
 
@@ -229,26 +234,26 @@ Deno.test("Authenticator expands ~ in key file paths", async () => {
 
 Deno.test("Authenticator.methods() lists what the config enables", async (t) => {
   const cases: Array<[string, AuthenticatorConfig, string[]]> = [
-    ["nothing", { users: { a: user({}) }, auth: { anyUserKeysFiles: [] } }, []],
+    ["nothing", { users: { a: user({}) }, auth: authOf({ anyUserKeysFiles: [] }) }, []],
     ["password", {
       users: { a: user({ passwordHash: ALICE_HASH }) },
-      auth: { anyUserKeysFiles: [] },
+      auth: authOf({ anyUserKeysFiles: [] }),
     }, [
       "password",
     ]],
     ["inline key", {
       users: { a: user({ authorizedKeys: [line(ALICE_KEY)] }) },
-      auth: { anyUserKeysFiles: [] },
+      auth: authOf({ anyUserKeysFiles: [] }),
     }, [
       "publickey",
     ]],
     ["key file", {
       users: { a: user({ authorizedKeysFiles: ["/k"] }) },
-      auth: { anyUserKeysFiles: [] },
+      auth: authOf({ anyUserKeysFiles: [] }),
     }, [
       "publickey",
     ]],
-    ["anyUserKeysFiles", { users: {}, auth: { anyUserKeysFiles: ["/k"] } }, ["publickey"]],
+    ["anyUserKeysFiles", { users: {}, auth: authOf({ anyUserKeysFiles: ["/k"] }) }, ["publickey"]],
     ["both", config(), ["publickey", "password"]],
   ];
   for (const [name, cfg, methods] of cases) {
@@ -261,7 +266,7 @@ Deno.test("Authenticator.methods() lists what the config enables", async (t) => 
 Deno.test("Authenticator.update() swaps users and auth settings", async () => {
   const { authenticator } = setup();
   assert.equal(await authenticator.acceptsKey("alice", ALICE_KEY), true);
-  authenticator.update({ users: {}, auth: { anyUserKeysFiles: [] } });
+  authenticator.update({ users: {}, auth: authOf({ anyUserKeysFiles: [] }) });
   assert.equal(await authenticator.acceptsKey("alice", ALICE_KEY), false);
   assert.equal(await authenticator.acceptsKey("zed", ANY_KEY), false);
   assert.equal(await authenticator.checkPassword("alice", "alice-pw"), null);

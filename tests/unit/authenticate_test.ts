@@ -74,6 +74,7 @@ async function decide(ctx: AuthContext, authenticator = new FakeAuthenticator())
     ctx,
     authenticator as unknown as Authenticator,
     logger,
+    "127.0.0.1",
   );
   return { decision, logs, calls: authenticator.calls };
 }
