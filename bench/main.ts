@@ -3,7 +3,8 @@
  * machine, in one run, and writes BENCHMARKS.md.
  *
  * Order: the container floor, the SSH floor, OpenSSH without containers
- * (throughput), the Docker CLI baseline, each capsule variant, OpenSSH +
+ * (throughput), the Docker CLI baseline, each capsule variant, the recording
+ * cost (PTY stdout, recording off and on), OpenSSH +
  * docker run, then SFTP (OpenSSH on the host, capsule, OpenSSH + docker), then
  * `ssh -L` (OpenSSH on the host, capsule).
  * One target runs at a time; every server and container is cleaned up,
@@ -12,6 +13,7 @@
 import { capsuleBlock } from "./blocks/capsule_block.ts";
 import { dockerCliBlock } from "./blocks/docker_cli_block.ts";
 import { dockerRunBlock } from "./blocks/docker_run_block.ts";
+import { recordingBlock } from "./blocks/recording_block.ts";
 import { containerFloorBlock, sshFloorBlock, sshHostBlock } from "./blocks/floors.ts";
 import { sftpBlock } from "./blocks/sftp_block.ts";
 import { tunnelBlock } from "./blocks/tunnel_block.ts";
@@ -54,6 +56,7 @@ const BLOCKS: readonly Block[] = [
     label: v.label,
     run: (ctx) => capsuleBlock(ctx, v),
   })),
+  { name: "recording", label: "recording cost", run: recordingBlock },
   { name: "docker-run", label: "OpenSSH + docker run", run: dockerRunBlock },
   { name: "sftp", label: "SFTP", run: sftpBlock },
   { name: "tunnel", label: "ssh -L tunnel", run: tunnelBlock },

@@ -32,6 +32,14 @@ export interface ThroughputRun {
   wallMs?: number;
 }
 
+/** One transfer of the recording part: a throughput run, and what was recorded of it. */
+export interface RecordingRun extends ThroughputRun {
+  /** Bytes of asciicast the session left (recording variants only). */
+  castBytes?: number;
+  /** capsule logged `recording.stopped` during the run (the recording fell behind or failed). */
+  recordingStopped?: boolean;
+}
+
 /** The SFTP figures of one target. */
 export interface SftpFigures {
   /** From starting `sftp` to the first listing of a directory (`sftp -b` with one `ls`). */
@@ -100,6 +108,8 @@ export interface BenchResults {
   sftp: Record<string, SftpFigures>;
   /** Transfers through a local forward (`ssh -L`), per tunnel target. */
   tunnel: Record<string, ThroughputRun[]>;
+  /** stdout through a PTY, per recording variant (`RECORDING_TARGETS`). */
+  recording: Record<string, RecordingRun[]>;
   /** Per target, per phase name: milliseconds of each `ssh host true` (or lifecycle) run. */
   phases: Record<string, Record<string, number[]>>;
   /** Per capsule target: sessions of the `ssh host true` figure by container kind (`pool`, `session`). */
@@ -134,6 +144,7 @@ export function emptyResults(settings: Settings): BenchResults {
     memory: {},
     sftp: {},
     tunnel: {},
+    recording: {},
     phases: {},
     containerModes: {},
     notes: [],

@@ -49,6 +49,46 @@ export const CAPSULE_VARIANTS: readonly CapsuleVariant[] = [
   },
 ];
 
+/** capsule, stdout on a PTY (`ssh -tt`), recording off: the baseline of the recording cost. */
+export const RECORDING_OFF = "pty-recording-off";
+/** The same with `recording.dir` set: every byte also goes into an asciicast file. */
+export const RECORDING_ON = "pty-recording-on";
+/** The same with the audit file on too. */
+export const RECORDING_AUDIT = "pty-recording-audit";
+
+/** A capsule of the recording part: its config, given the directory it may write into. */
+export interface RecordingVariant {
+  id: string;
+  label: string;
+  description: string;
+  config: (dir: string) => Record<string, unknown>;
+}
+
+/** The variants of the recording part, the baseline first. */
+export const RECORDING_VARIANTS: readonly RecordingVariant[] = [
+  {
+    id: RECORDING_OFF,
+    label: "capsule, PTY, recording off",
+    description: "capsule with its defaults, stdout through a PTY (`ssh -tt`, raw mode)",
+    config: () => ({}),
+  },
+  {
+    id: RECORDING_ON,
+    label: "capsule, PTY, recording on",
+    description: "the same with `recording.dir` set: the session is recorded (asciicast v2)",
+    config: (dir) => ({ recording: { dir: `${dir}/casts` } }),
+  },
+  {
+    id: RECORDING_AUDIT,
+    label: "capsule, PTY, recording + audit on",
+    description: "the same with `audit.file` set too",
+    config: (dir) => ({ recording: { dir: `${dir}/casts` }, audit: { file: `${dir}/audit.log` } }),
+  },
+];
+
+/** The recording part's targets, in the order of the report. */
+export const RECORDING_TARGETS: readonly string[] = RECORDING_VARIANTS.map((v) => v.id);
+
 /** SFTP through capsule (busybox, session mode). */
 export const SFTP_CAPSULE = "sftp-capsule";
 /** SFTP through OpenSSH whose subsystem runs `docker run --rm -i ... sftp-server`: a container per session. */

@@ -16,6 +16,7 @@ import {
 } from "../targets.ts";
 import { mib, ms, rates, ratio, times } from "./format.ts";
 import { reading } from "./reading.ts";
+import { recordingFailures, recordingSection } from "./recording_section.ts";
 import { sftpFailures, sftpMethod, sftpSection } from "./sftp_section.ts";
 import { cpuCell, okCount, pick, seriesCells, table, unavailableRow } from "./tables.ts";
 import { tunnelFailures, tunnelSection } from "./tunnel_section.ts";
@@ -348,7 +349,7 @@ function failuresSection(results: BenchResults): string {
   for (const [id, check] of Object.entries(results.exitStatus)) {
     if (!check.ok) lines.push(`- \`exit 3\`, ${label(id)}: got ${check.got}`);
   }
-  lines.push(...sftpFailures(results), ...tunnelFailures(results));
+  lines.push(...sftpFailures(results), ...tunnelFailures(results), ...recordingFailures(results));
   return `## Failures\n\n${lines.length > 0 ? lines.join("\n") : "None: every run succeeded."}`;
 }
 
@@ -393,6 +394,7 @@ export function renderMarkdown(results: BenchResults): string {
     memorySection(results),
     sftpSection(results),
     tunnelSection(results),
+    recordingSection(results),
     failuresSection(results),
     methodSection(results),
   ].filter((section) => section !== "").join("\n\n") + "\n";

@@ -1,8 +1,9 @@
 /** The short summary printed at the end of a run. */
 import type { BenchResults } from "../results.ts";
 import { median, summarize } from "../stats.ts";
-import { SFTP_TARGETS, TUNNEL_TARGETS } from "../targets.ts";
+import { RECORDING_TARGETS, SFTP_TARGETS, TUNNEL_TARGETS } from "../targets.ts";
 import { mib, ms, rates } from "./format.ts";
+import { recordingSummary } from "./recording_section.ts";
 import { sftpFigures } from "./sftp_section.ts";
 import { cpuPerGiB } from "./tunnel_section.ts";
 import { verdicts } from "./verdicts.ts";
@@ -18,7 +19,8 @@ export function renderSummary(results: BenchResults): string {
   const widths = [28, 10, 10, 11, 13, 12];
   const row = (cells: string[]) => cells.map((c, i) => pad(c, widths[i] ?? 10)).join(" ");
   const sessions = results.targets.filter((t) =>
-    !SFTP_TARGETS.includes(t.id) && !TUNNEL_TARGETS.includes(t.id)
+    !SFTP_TARGETS.includes(t.id) && !TUNNEL_TARGETS.includes(t.id) &&
+    !RECORDING_TARGETS.includes(t.id)
   );
   const tunnels = results.targets.filter((t) => TUNNEL_TARGETS.includes(t.id));
   const sftp = results.targets.filter((t) => SFTP_TARGETS.includes(t.id));
@@ -95,6 +97,8 @@ export function renderSummary(results: BenchResults): string {
     const per = m.connected > 0 ? (m.withConnectionsKiB - m.idleKiB) / m.connected : Number.NaN;
     lines.push(`memory ${id}: idle ${mib(m.idleKiB)}, ${per.toFixed(0)} KiB per idle connection`);
   }
+  const recording = recordingSummary(results);
+  if (recording.length > 0) lines.push("", "PTY stdout (recording cost):", ...recording);
   lines.push("");
   for (const v of verdicts(results)) {
     lines.push(`[${v.status}] ${v.goal.replaceAll("`", "")}: ${v.detail}`);

@@ -14,6 +14,7 @@ import {
   SSHD_DOCKER_RUN,
 } from "../targets.ts";
 import { ms, rates, ratio, times } from "./format.ts";
+import { recordingTarget } from "./recording_section.ts";
 import { sftpFigures } from "./sftp_section.ts";
 
 /** One target and how this run did against it. */
@@ -188,5 +189,6 @@ export function verdicts(results: BenchResults): Verdict[] {
     throughputTarget(results),
     poolTarget(results),
     sftpTarget(results),
+    recordingTarget(results),
   ];
 }

@@ -20,7 +20,8 @@ export type AuditEventName =
   | "sftp.rmdir"
   | "sftp.setstat"
   | "sftp.symlink"
-  | "sftp.error";
+  | "sftp.error"
+  | "sftp.capped";
 
 /** Values an audit field may carry. */
 export type AuditValue = string | number | boolean | undefined;

@@ -7,7 +7,7 @@ import type {
   SessionRequest,
 } from "../session/mod.ts";
 import type { AuditFields, AuditRecorder } from "./audit_event.ts";
-import { SftpLogParser } from "./sftp_log_parser.ts";
+import { SftpLogParser, type SftpOperation } from "./sftp_log_parser.ts";
 
 /** Errors that are a policy's refusal, not a failure: audited as `session.refused`. */
 const REFUSALS = new Set([
@@ -24,6 +24,13 @@ export interface AuditSessionOptions {
    * sftp would print it).
    */
   sftp: boolean;
+  /**
+   * Most `sftp.*` events recorded per session (0: no cap). Past it, one
+   * `sftp.capped` event; the rest are dropped and counted in `session.end`'s
+   * `sftp_dropped`, so that a client doing a million `stat`s cannot fill the
+   * disk. Default: no cap.
+   */
+  sftpEventsPerSession?: number;
 }
 
 /** The envelope fields of a session's events. */
@@ -48,8 +55,9 @@ export function auditSession(
     const started = performance.now();
     const base = sessionFields(ctx);
     const counted = { in: 0, out: 0 };
+    const capped = capSftpEvents(recorder, base, options.sftpEventsPerSession ?? 0);
     const sftp = options.sftp && ctx.request.kind === "subsystem"
-      ? new SftpLogParser((op) => recorder.record(op.event, { ...base, ...op.fields }))
+      ? new SftpLogParser(capped.record)
       : undefined;
     const io: SessionIO = {
       stdin: countBytes(ctx.io.stdin, (n) => (counted.in += n)),
@@ -76,6 +84,7 @@ export function auditSession(
         duration_ms: Math.round(performance.now() - started),
         bytes_in: counted.in,
         bytes_out: counted.out,
+        ...(capped.dropped > 0 ? { sftp_dropped: capped.dropped } : {}),
       });
     };
     let status: ExitStatus;
@@ -105,4 +114,25 @@ async function* countBytes(
     add(chunk.length);
     yield chunk;
   }
+}
+
+/**
+ * Records a session's SFTP operations up to `cap` (0: all of them); the
+ * first one past it records `sftp.capped` instead, and it and the rest are
+ * only counted.
+ */
+function capSftpEvents(recorder: AuditRecorder, base: AuditFields, cap: number) {
+  let recorded = 0;
+  const state = {
+    dropped: 0,
+    record(op: SftpOperation): void {
+      if (cap === 0 || recorded < cap) {
+        recorded++;
+        recorder.record(op.event, { ...base, ...op.fields });
+        return;
+      }
+      if (state.dropped++ === 0) recorder.record("sftp.capped", { ...base, limit: cap });
+    },
+  };
+  return state;
 }

@@ -8,6 +8,7 @@ import { type ObjectSchema, schemaOf } from "./schema.ts";
 import { ServerConfig } from "./server_schema.ts";
 import {
   boolean,
+  integer,
   list,
   matching,
   nonEmptyString,
@@ -113,6 +114,11 @@ export const Config = object({
         "JSON-lines audit file (mode 0600, appended, reopened on SIGHUP); relative to the working directory; empty for none.",
       )
       .default(""),
+    sftpEventsPerSession: integer({ min: 0 })
+      .describe(
+        "Most `sftp.*` events recorded per SFTP session; past it one `sftp.capped` event, the rest are counted in `session.end`; 0 for no cap.",
+      )
+      .default(10_000),
   }).describe("The audit log: who did what, one JSON object per line.").prefault({}),
   recording: object({
     dir: string()

@@ -64,7 +64,13 @@ export function openObservability(config: Config, options: ObservabilityOptions)
   let server: MetricsServer | undefined;
   return {
     recorder,
-    sessions: recorders.length > 0 ? { recorder, sftp: log !== undefined } : undefined,
+    sessions: recorders.length > 0
+      ? {
+        recorder,
+        sftp: log !== undefined,
+        sftpEventsPerSession: config.audit.sftpEventsPerSession,
+      }
+      : undefined,
     engineError: (operation) => metrics?.engineError(operation),
     async serveMetrics(ready) {
       if (!metrics) return;

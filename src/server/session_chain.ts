@@ -26,6 +26,8 @@ export interface SessionAudit {
   recorder: AuditRecorder;
   /** Divert the sftp subsystem's operation log from the client into the audit. */
   sftp: boolean;
+  /** Most `sftp.*` events per session (`audit.sftpEventsPerSession`); 0 for no cap. */
+  sftpEventsPerSession?: number;
 }
 
 /**

@@ -207,17 +207,20 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
     clearTimeout(idleTimer);
     clearTimeout(dropTimer);
     clearTimeout(refusedTimer);
-    for (const session of sessions) {
+    const ending = [...sessions].map((session) => {
       session.close();
-      void session.done.then(() => deps.untrack(session));
-    }
+      return session.done.then(() => deps.untrack(session));
+    });
     logger.info("connection.close", { user: identity?.username });
-    deps.observer?.closed({
+    const closed = {
       id,
       ...(identity ? { user: identity.username } : {}),
       reason: state.closeReason ?? (deps.stopping() ? "shutdown" : "client"),
       durationMs: Math.round(performance.now() - opened),
-    });
+    };
+    // Observed once its sessions have ended, so that a connection's close is
+    // its last event in the audit (a killed client's session ends after it).
+    void Promise.allSettled(ending).then(() => deps.observer?.closed(closed));
     deps.onClose(id);
   });
 }

@@ -156,3 +156,64 @@ Deno.test("auditPlacement() records session.start with the command, container an
     mode: "pool",
   });
 });
+
+/** An sftp session whose server logs `removes` operations, audited with `cap`. */
+async function sftpSession(removes: number, cap: number | undefined) {
+  const audit = recorder();
+  const ctx = fakeSessionContext({ id: "s7", request: { kind: "subsystem", name: "sftp" } });
+  const log = Array.from({ length: removes }, (_, i) => `remove name "/tmp/${i}"\n`).join("");
+  await auditSession(audit, {
+    sftp: true,
+    ...(cap === undefined ? {} : { sftpEventsPerSession: cap }),
+  })(async (c) => {
+    await c.io.write("stderr", bytes(log));
+    return { code: 0 };
+  })(ctx);
+  return audit.events;
+}
+
+Deno.test("auditSession() caps sftp events per session: one sftp.capped, the rest counted", async () => {
+  const events = await sftpSession(8, 3);
+  assert.deepEqual(events.map((e) => [e.event, e.fields["path"]]), [
+    ["sftp.remove", "/tmp/0"],
+    ["sftp.remove", "/tmp/1"],
+    ["sftp.remove", "/tmp/2"],
+    ["sftp.capped", undefined],
+    ["session.end", undefined],
+  ]);
+  assert.deepEqual(events[3]?.fields, { connection: "c1", user: "alice", session: "s7", limit: 3 });
+  assert.equal(events[4]?.fields["sftp_dropped"], 5);
+});
+
+Deno.test("auditSession() under the sftp cap records everything and no sftp_dropped", async (t) => {
+  for (const [removes, cap] of [[3, 3], [50, 0], [50, undefined]] as const) {
+    await t.step(`${removes} operations, cap ${cap}`, async () => {
+      const events = await sftpSession(removes, cap);
+      assert.equal(events.filter((e) => e.event === "sftp.remove").length, removes);
+      assert.ok(!events.some((e) => e.event === "sftp.capped"));
+      assert.ok(!("sftp_dropped" in events.at(-1)!.fields));
+    });
+  }
+});
+
+Deno.test("auditSession() counts the sftp cap per session", async () => {
+  const audit = recorder();
+  const layer = auditSession(audit, { sftp: true, sftpEventsPerSession: 2 });
+  for (const id of ["a", "b"]) {
+    const ctx = fakeSessionContext({ id, request: { kind: "subsystem", name: "sftp" } });
+    await layer(async (c) => {
+      await c.io.write("stderr", bytes('remove name "/x"\nremove name "/y"\nremove name "/z"\n'));
+      return { code: 0 };
+    })(ctx);
+  }
+  assert.deepEqual(audit.events.map((e) => `${e.fields["session"]}:${e.event}`), [
+    "a:sftp.remove",
+    "a:sftp.remove",
+    "a:sftp.capped",
+    "a:session.end",
+    "b:sftp.remove",
+    "b:sftp.remove",
+    "b:sftp.capped",
+    "b:session.end",
+  ]);
+});
