@@ -162,7 +162,7 @@ static void listen_tcp(const char *address, const char *port_text) {
   socklen_t len;
   char *end;
   long port = strtol(port_text, &end, 10);
-  if (*end || port < 0 || port > 65535) {
+  if (!*port_text || *end || port < 0 || port > 65535) {
     errno = EINVAL;
     fatal("port");
   }
@@ -347,7 +347,9 @@ static void parse(const unsigned char *p, size_t n) {
         errno = EPROTO;
         fatal("frame");
       }
-      if (header[0] != 'D' && payload_left > sizeof small) {
+      /* A window is its 4-byte count, nothing else (never stale bytes of an earlier one). */
+      if ((header[0] != 'D' && payload_left > sizeof small) ||
+          (header[0] == 'W' && payload_left != sizeof small)) {
         errno = EPROTO;
         fatal("frame");
       }
@@ -416,7 +418,9 @@ int main(int argc, char **argv) {
       short events = 0;
       if (!conns[i].read_eof && conns[i].credit > 0) events |= POLLIN;
       if (conns[i].out_len > 0) events |= POLLOUT;
-      fds[nfds++] = (struct pollfd){ conns[i].fd, events, 0 };
+      /* Nothing wanted: left out, as poll reports POLLHUP whatever the events, and a
+         unix socket whose peer has gone would report it at once, for ever (a busy loop). */
+      fds[nfds++] = (struct pollfd){ events ? conns[i].fd : -1, events, 0 };
     }
     if (poll(fds, (nfds_t)nfds, -1) < 0) {
       if (errno == EINTR) continue;
