@@ -52,39 +52,72 @@ export function windowBytes(payload: Uint8Array): number {
  * stream that is not frames (an unknown type, an oversized payload).
  */
 export class RelayFrameDecoder {
-  #pending: Uint8Array = new Uint8Array();
+  // Chunks are kept as they come and joined only once a whole frame is
+  // there: joining at every chunk would cost quadratic time for a frame that
+  // trickles in byte by byte.
+  #chunks: Uint8Array[] = [];
+  #size = 0;
 
   /** Adds a chunk; returns the frames it completed. */
   push(chunk: Uint8Array): RelayFrame[] {
-    let bytes = chunk;
-    if (this.#pending.length > 0) {
-      bytes = new Uint8Array(this.#pending.length + chunk.length);
-      bytes.set(this.#pending);
-      bytes.set(chunk, this.#pending.length);
-    }
+    if (chunk.length === 0) return [];
+    this.#chunks.push(chunk);
+    this.#size += chunk.length;
     const frames: RelayFrame[] = [];
-    let at = 0;
-    while (bytes.length - at >= HEADER) {
-      const type = String.fromCharCode(bytes[at]!);
-      if (!TYPES.has(type)) throw new Error(`unknown frame type ${bytes[at]} from the relay`);
-      const view = new DataView(bytes.buffer, bytes.byteOffset + at, HEADER);
-      const id = view.getUint32(1);
+    while (this.#size >= HEADER) {
+      const header = this.#peek(HEADER);
+      const type = String.fromCharCode(header[0]!);
+      if (!TYPES.has(type)) throw new Error(`unknown frame type ${header[0]} from the relay`);
+      const view = new DataView(header.buffer, header.byteOffset, HEADER);
       const length = view.getUint32(5);
       if (length > MAX_RELAY_PAYLOAD) {
         throw new Error(`oversized frame (${length} bytes) from the relay`);
       }
-      if (bytes.length - at < HEADER + length) break;
+      if (this.#size < HEADER + length) break;
+      const bytes = this.#take(HEADER + length);
       // A copy: the payload outlives the chunk it came in.
-      const payload = bytes.slice(at + HEADER, at + HEADER + length);
-      frames.push({ type: type as RelayFrameType, id, payload });
-      at += HEADER + length;
+      frames.push({
+        type: type as RelayFrameType,
+        id: view.getUint32(1),
+        payload: bytes.slice(HEADER),
+      });
     }
-    this.#pending = at === bytes.length ? new Uint8Array() : bytes.slice(at);
     return frames;
   }
 
   /** Bytes of an unfinished frame, held until the rest comes. */
   get pendingBytes(): number {
-    return this.#pending.length;
+    return this.#size;
+  }
+
+  /** The first `n` buffered bytes, without consuming them. */
+  #peek(n: number): Uint8Array {
+    const first = this.#chunks[0]!;
+    if (first.length >= n) return first.subarray(0, n);
+    const bytes = new Uint8Array(n);
+    let at = 0;
+    for (const chunk of this.#chunks) {
+      const part = chunk.subarray(0, n - at);
+      bytes.set(part, at);
+      at += part.length;
+      if (at === n) break;
+    }
+    return bytes;
+  }
+
+  /** Removes and returns the first `n` buffered bytes. */
+  #take(n: number): Uint8Array {
+    const bytes = new Uint8Array(n);
+    let at = 0;
+    while (at < n) {
+      const chunk = this.#chunks[0]!;
+      const part = chunk.subarray(0, n - at);
+      bytes.set(part, at);
+      at += part.length;
+      if (part.length === chunk.length) this.#chunks.shift();
+      else this.#chunks[0] = chunk.subarray(part.length);
+    }
+    this.#size -= n;
+    return bytes;
   }
 }

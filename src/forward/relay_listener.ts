@@ -62,6 +62,8 @@ export interface RelayListenerOptions {
 interface Relayed {
   connection: RelayConnection;
   queue: Uint8Array[];
+  /** Bytes received and not yet given back with a window frame: at most the window. */
+  held: number;
   ended: boolean;
   wake: (() => void) | undefined;
   credit: number;
@@ -84,6 +86,8 @@ export class RelayListener {
   #sending: Promise<void> = Promise.resolve();
   #stopped = false;
   #bound = "";
+  #lastId = 0;
+  #exitReason = "";
   /** Resolves once the relay has exited (or was stopped) and every connection is closed. */
   readonly done: Promise<void>;
 
@@ -139,6 +143,11 @@ export class RelayListener {
     return this.#bound;
   }
 
+  /** Why the relay ended ("stopped" when capsule stopped it), once it has. */
+  get exitReason(): string {
+    return this.#exitReason;
+  }
+
   /** Connections open now. */
   get size(): number {
     return this.#connections.size;
@@ -171,16 +180,17 @@ export class RelayListener {
             this.#bound = new TextDecoder().decode(frame.payload);
             listening.resolve();
           } else if (frame.type === "X") {
-            listening.reject(new Error(new TextDecoder().decode(frame.payload).slice(0, 300)));
+            this.#exitReason = new TextDecoder().decode(frame.payload).slice(0, 300);
+            listening.reject(new Error(this.#exitReason));
           } else {
             this.#onFrame(frame);
           }
         }
       }
-      listening.reject(
-        new Error(`the relay exited${said ? `: ${said.trim().slice(0, 300)}` : ""}`),
-      );
+      this.#exitReason ||= said.trim().slice(0, 300) || (this.#stopped ? "stopped" : "exited");
+      listening.reject(new Error(`the relay exited: ${this.#exitReason}`));
     } catch (error) {
+      this.#exitReason = error instanceof Error ? error.message : String(error);
       listening.reject(error);
     } finally {
       this.#stopped = true;
@@ -190,8 +200,19 @@ export class RelayListener {
     }
   }
 
+  /**
+   * One frame from the relay. What comes out of the container is not
+   * trusted (a process of the container's user can write into the relay's
+   * stdout): a frame that breaks the protocol (a reused id, data beyond the
+   * window capsule granted) stops the whole relay, so that nothing it sends
+   * can grow capsule's memory.
+   */
   #onFrame(frame: RelayFrame): void {
     if (frame.type === "O") {
+      if (this.#connections.has(frame.id) || frame.id <= this.#lastId) {
+        throw new Error(`the relay reused connection id ${frame.id}`);
+      }
+      this.#lastId = frame.id;
       this.#open(frame.id, new TextDecoder().decode(frame.payload));
       return;
     }
@@ -199,6 +220,10 @@ export class RelayListener {
     if (!relayed) return;
     switch (frame.type) {
       case "D":
+        relayed.held += frame.payload.length;
+        if (relayed.held > RELAY_WINDOW) {
+          throw new Error(`the relay sent beyond its window on connection ${frame.id}`);
+        }
         relayed.queue.push(frame.payload);
         relayed.wake?.();
         break;
@@ -207,7 +232,8 @@ export class RelayListener {
         relayed.wake?.();
         break;
       case "W":
-        relayed.credit += windowBytes(frame.payload);
+        // Never more than the window, whatever the relay claims.
+        relayed.credit = Math.min(relayed.credit + windowBytes(frame.payload), RELAY_WINDOW);
         relayed.creditWaiter?.();
         break;
       case "C":
@@ -241,6 +267,7 @@ export class RelayListener {
     };
     const relayed: Relayed = {
       queue: [],
+      held: 0,
       ended: false,
       wake: undefined,
       creditWaiter: undefined,
@@ -260,6 +287,7 @@ export class RelayListener {
               const chunk = relayed.queue.shift()!;
               yield chunk;
               // The consumer took it: the relay may read that much more.
+              relayed.held -= chunk.length;
               if (!abort.signal.aborted) {
                 void send("W", windowPayload(chunk.length)).catch(() => {});
               }

@@ -207,7 +207,10 @@ export class RemoteForwarder implements RemoteForwarding {
       void relay.done.then(() => {
         if (forwards.listeners.get(key) === listener) {
           forwards.listeners.delete(key);
-          forwards.owner.logger.info("forward.unlisten", fieldsOf(target));
+          forwards.owner.logger.info("forward.unlisten", {
+            ...fieldsOf(target),
+            reason: relay.exitReason,
+          });
         }
       });
       return { port };
