@@ -87,6 +87,70 @@ export async function authenticate(
 /** RSA certificates are signed in with these names; the certificate itself says `ssh-rsa-cert`. */
 const RSA_CERT = /^rsa-sha2-(256|512)-cert-v01@openssh\.com$/;
 
+/** Hash of each signature algorithm a certificate's key may sign the login with. */
+const SIGNATURE_HASH: Readonly<Record<string, string | undefined>> = {
+  "ssh-ed25519": undefined,
+  "rsa-sha2-256": "sha256",
+  "rsa-sha2-512": "sha512",
+  "ecdsa-sha2-nistp256": "sha256",
+  "ecdsa-sha2-nistp384": "sha384",
+  "ecdsa-sha2-nistp521": "sha512",
+};
+
+/**
+ * The login signature of a certificate key, as ssh2's key verify wants it.
+ * ssh2 1.17.0 unwraps the SSH signature (`string algo, string sig`) only
+ * when its algorithm is the offered key's, which for a certificate
+ * (`...-cert-v01@openssh.com` offered, `ssh-ed25519` signed) it never is:
+ * unwrapped here, ECDSA's `(r, s)` turned into DER as for plain keys.
+ */
+function certificateSignature(
+  signature: Uint8Array,
+): { algo: string; raw: Uint8Array } | undefined {
+  const [algo, sig, ...rest] = sshStrings(signature) ?? [];
+  if (!algo || !sig || rest.length > 0) return undefined;
+  const name = new TextDecoder().decode(algo);
+  if (!name.startsWith("ecdsa-")) return { algo: name, raw: sig };
+  // (mpint r, mpint s) → SEQUENCE { INTEGER r, INTEGER s }
+  const [r, s, ...more] = sshStrings(sig) ?? [];
+  if (!r?.length || !s?.length || more.length > 0) return undefined;
+  const integer = (value: Uint8Array) => {
+    let v = value;
+    while (v.length > 1 && v[0] === 0 && (v[1]! & 0x80) === 0) v = v.subarray(1);
+    if ((v[0]! & 0x80) !== 0) v = Uint8Array.of(0, ...v);
+    return derItem(0x02, v);
+  };
+  return { algo: name, raw: derItem(0x30, concat(integer(r), integer(s))) };
+}
+
+/** The SSH strings (uint32 length, bytes) that `bytes` is made of exactly, or `undefined`. */
+function sshStrings(bytes: Uint8Array): Uint8Array[] | undefined {
+  const strings: Uint8Array[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    if (at + 4 > bytes.length) return undefined;
+    const length = new DataView(bytes.buffer, bytes.byteOffset + at, 4).getUint32(0);
+    if (at + 4 + length > bytes.length) return undefined;
+    strings.push(bytes.subarray(at + 4, at + 4 + length));
+    at += 4 + length;
+  }
+  return strings;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** A DER item: tag, length (short or long form), value. */
+function derItem(tag: number, value: Uint8Array): Uint8Array {
+  const n = value.length;
+  const length = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
+  return concat(Uint8Array.of(tag, ...length), value);
+}
+
 /** A `publickey` request with an OpenSSH user certificate. */
 async function certificateLogin(
   ctx: Extract<AuthContext, { method: "publickey" }>,
@@ -104,15 +168,18 @@ async function certificateLogin(
   const signed = Boolean(ctx.signature && ctx.blob);
   if (!check.ok) return refuse(check.reason, signed);
   if (!signed) return { accept: true, identity: undefined };
-  if (
-    algo === "ssh-rsa-cert-v01@openssh.com" && ctx.hashAlgo !== "sha256" &&
-    ctx.hashAlgo !== "sha512"
-  ) {
-    return refuse("RSA signature with SHA-1");
+  const signature = certificateSignature(new Uint8Array(ctx.signature!));
+  if (!signature || !(signature.algo in SIGNATURE_HASH)) {
+    return refuse(signature?.algo === "ssh-rsa" ? "RSA signature with SHA-1" : "bad signature");
   }
   const key = ssh2.utils.parseKey(Buffer.from(check.key));
   if (key instanceof Error) return refuse("unparsable certificate key");
-  if (key.verify(ctx.blob!, ctx.signature!, ctx.hashAlgo) !== true) return refuse("bad signature");
+  const verified = key.verify(
+    ctx.blob!,
+    Buffer.from(signature.raw),
+    SIGNATURE_HASH[signature.algo],
+  );
+  if (verified !== true) return refuse("bad signature");
   return {
     accept: true,
     identity: {
