@@ -233,34 +233,24 @@ Deno.test("end to end: OpenSSH user certificates", async (t) => {
       async () => {
         const good = await certificate(["-n", "carol"]);
         const expired = await certificate(["-n", "carol", "-V", "-3d:-1d"]);
+        /** A login with `cert` through the Python client; its JSON answer. */
+        const login = async (library: string, cert: string, command: string) => {
+          const out = await run([
+            "/usr/bin/python3",
+            PYTHON_CLIENT,
+            library,
+            String(carol.port),
+            "carol",
+            carol.identityFile!,
+            cert,
+            command,
+          ]);
+          return { ...JSON.parse(out.stdout.trim().split("\n").at(-1)!), stderr: out.stderr };
+        };
         for (const library of ["paramiko", "asyncssh"]) {
-          const ok = await run([
-            "/usr/bin/python3",
-            PYTHON_CLIENT,
-            library,
-            String(carol.port),
-            "carol",
-            carol.identityFile!,
-            good,
-            "echo via-python",
-          ]);
-          const result = JSON.parse(ok.stdout.trim().split("\n").at(-1)!);
-          assert.deepEqual(
-            result,
-            { stdout: "via-python\n", status: 0 },
-            `${library}: ${ok.stderr}`,
-          );
-          const bad = await run([
-            "/usr/bin/python3",
-            PYTHON_CLIENT,
-            library,
-            String(carol.port),
-            "carol",
-            carol.identityFile!,
-            expired,
-            "echo no",
-          ]);
-          const refused = JSON.parse(bad.stdout.trim().split("\n").at(-1)!);
+          const { stderr, ...result } = await login(library, good, "echo via-python");
+          assert.deepEqual(result, { stdout: "via-python\n", status: 0 }, `${library}: ${stderr}`);
+          const refused = await login(library, expired, "echo no");
           assert.ok(refused.error, `${library} logged in with an expired certificate`);
         }
       },
