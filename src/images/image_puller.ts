@@ -30,7 +30,7 @@ export interface ImagePullerOptions extends ImagePullerSettings {
 
 /** A pull under way, shared by everyone who needs its image. */
 interface Flight {
-  readonly done: Promise<void>;
+  done: Promise<void>;
   progress: PullProgress;
   readonly listeners: Set<(progress: PullProgress) => void>;
 }
@@ -128,6 +128,11 @@ export class ImagePuller implements ContainerRuntime {
     const started = performance.now();
     const fields = { image, registry: registryOf(image), auth: auth !== undefined };
     this.#logger.info("image.pull", { ...fields, state: "start" });
+    const flight: Flight = {
+      done: Promise.resolve(),
+      progress: { image, state: "pulling", current: 0, total: 0 },
+      listeners,
+    };
     const tell = (state: PullProgress["state"]) => {
       flight.progress = { image, state, current: tally.current, total: tally.total };
       for (const listener of listeners) listener({ ...flight.progress });
@@ -139,34 +144,30 @@ export class ImagePuller implements ContainerRuntime {
         tell("pulling");
       },
     });
-    const flight: Flight = {
-      progress: { image, state: "pulling", current: 0, total: 0 },
-      listeners,
-      done: work.then(
-        () => {
-          this.#pulledAt.set(image, performance.now());
-          this.#logger.info("image.pull", {
-            ...fields,
-            state: "done",
-            bytes: tally.total,
-            duration_ms: Math.round(performance.now() - started),
-          });
-          tell("done");
-        },
-        (error: unknown) => {
-          this.#logger.warn("image.pull", {
-            ...fields,
-            state: "failed",
-            ...(error instanceof CapsuleError ? { code: error.code } : {}),
-            error: scrub(describeError(error), secrets),
-            bytes: tally.current,
-            duration_ms: Math.round(performance.now() - started),
-          });
-          tell("failed");
-          throw error;
-        },
-      ).finally(() => this.#flights.delete(image)),
-    };
+    flight.done = work.then(
+      () => {
+        this.#pulledAt.set(image, performance.now());
+        this.#logger.info("image.pull", {
+          ...fields,
+          state: "done",
+          bytes: tally.total,
+          duration_ms: Math.round(performance.now() - started),
+        });
+        tell("done");
+      },
+      (error: unknown) => {
+        this.#logger.warn("image.pull", {
+          ...fields,
+          state: "failed",
+          ...(error instanceof CapsuleError ? { code: error.code } : {}),
+          error: scrub(describeError(error), secrets),
+          bytes: tally.current,
+          duration_ms: Math.round(performance.now() - started),
+        });
+        tell("failed");
+        throw error;
+      },
+    ).finally(() => this.#flights.delete(image));
     // Nobody may be waiting (a pre-pull): the failure is logged above.
     flight.done.catch(() => {});
     this.#flights.set(image, flight);
