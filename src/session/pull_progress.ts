@@ -9,10 +9,11 @@ const TTY_EVERY_MS = 250;
 const PLAIN_EVERY_MS = 3_000;
 
 /**
- * Shows the user the pull their session waits for, on stderr: on a TTY one
- * line redrawn in place (`capsule: pulling IMAGE  120/480 MB`), without one a
- * plain line at the start, one every few seconds, and one at the end. A
- * failed pull ends its line; the error itself is the session's to tell.
+ * Shows the user the pull their session waits for, on stderr, once the
+ * registry has announced the image's layers: on a TTY one line redrawn in
+ * place (`capsule: pulling IMAGE  120/480 MB`), without one a plain line at
+ * the start, one every few seconds, and one at the end. A failed pull ends
+ * its line; the error itself is the session's to tell.
  *
  * @returns the listener to hand to `ensureImage` as `onProgress`
  */
@@ -28,12 +29,13 @@ export function reportPullProgress(
   return (progress) => {
     const now = performance.now();
     const ending = progress.state !== "pulling";
-    if (!open && ending) return;
+    // Nothing until the registry has answered with the image's layers: a
+    // pull refused at once leaves the user its one error line.
+    if (!open && (ending || progress.total === 0)) return;
     if (!ending && lastMs !== undefined && now - lastMs < (tty ? TTY_EVERY_MS : PLAIN_EVERY_MS)) {
       return;
     }
     lastMs = now;
-    const first = !open;
     open = true;
     if (tty) {
       const line = progress.state === "done"
@@ -42,7 +44,7 @@ export function reportPullProgress(
       write(`\r${line}\x1b[K${ending ? "\r\n" : ""}`);
     } else if (progress.state === "done") {
       write(`capsule: pulled ${progress.image}${sizeOf(progress, true)}\n`);
-    } else if (progress.state === "pulling" && (first || progress.total > 0)) {
+    } else if (progress.state === "pulling") {
       write(`capsule: pulling ${progress.image}${sizeOf(progress, false)}\n`);
     }
   };

@@ -28,11 +28,12 @@ const at = (state: PullProgress["state"], current: number, total: number): PullP
 
 Deno.test("reportPullProgress() redraws one line on a TTY and ends it when the pull is done", () => {
   const { report, written } = capture(true);
-  report(at("pulling", 0, 0));
+  report(at("pulling", 0, 0)); // no layer known yet: nothing
+  report(at("pulling", 12e6, 480e6));
   report(at("pulling", 120e6, 480e6)); // within 250 ms of the last: skipped
   report(at("done", 480e6, 480e6));
   assert.deepEqual(written, [
-    `\rcapsule: pulling ${IMAGE}\x1b[K`,
+    `\rcapsule: pulling ${IMAGE}  12/480 MB\x1b[K`,
     `\rcapsule: pulled ${IMAGE}  480 MB\x1b[K\r\n`,
   ]);
 });
@@ -52,7 +53,10 @@ Deno.test("reportPullProgress() ends the line of a failed pull and says nothing 
   const tty = capture(true);
   tty.report(at("pulling", 0, 0));
   tty.report(at("failed", 0, 0));
-  assert.equal(tty.written.at(-1), `\rcapsule: pulling ${IMAGE}\x1b[K\r\n`);
+  assert.deepEqual(tty.written, [], "refused before any layer: the error line alone");
+  tty.report(at("pulling", 1e6, 2e6));
+  tty.report(at("failed", 1e6, 2e6));
+  assert.equal(tty.written.at(-1), `\rcapsule: pulling ${IMAGE}  1.0/2.0 MB\x1b[K\r\n`);
   const none = capture(false);
   none.report(at("done", 0, 0));
   assert.deepEqual(none.written, []);
