@@ -100,6 +100,8 @@ export interface BenchResults {
   sftp: Record<string, SftpFigures>;
   /** Transfers through a local forward (`ssh -L`), per tunnel target. */
   tunnel: Record<string, ThroughputRun[]>;
+  /** Connect to first prompt with an image from a registry: pulled first, or already there. */
+  pull: Record<string, Series>;
   /** Per target, per phase name: milliseconds of each `ssh host true` (or lifecycle) run. */
   phases: Record<string, Record<string, number[]>>;
   /** Per capsule target: sessions of the `ssh host true` figure by container kind (`pool`, `session`). */
@@ -134,6 +136,7 @@ export function emptyResults(settings: Settings): BenchResults {
     memory: {},
     sftp: {},
     tunnel: {},
+    pull: {},
     phases: {},
     containerModes: {},
     notes: [],
