@@ -84,10 +84,10 @@ export class ImagePuller implements ContainerRuntime {
         `Cannot start a container: image "${image}" is not present and pulling is disabled`,
       );
     }
-    if (!this.#flights.has(image)) {
-      const enough = policy === "if-not-present" || this.#fresh(image);
-      if (enough && await this.#inner.hasImage(image)) return;
-    }
+    // An image that is there is enough, unless it is due for a refresh: a
+    // refresh under way (of an image that is there) holds up no one.
+    const enough = policy === "if-not-present" || this.#fresh(image);
+    if (enough && await this.#inner.hasImage(image)) return;
     try {
       await this.pull(image, options.onProgress);
     } catch (error) {

@@ -115,14 +115,14 @@ export function pullError(image: string, error: unknown): CapsuleError {
   if (DENIED.test(message)) {
     return new CapsuleError(
       "IMAGE_PULL_DENIED",
-      `Cannot start a container: registry "${registry}" refused access to image "${image}" (wrong or missing credentials)`,
+      `Cannot start a container: image "${image}": registry "${registry}" refused access (wrong or missing credentials)`,
       { cause },
     );
   }
   if (UNREACHABLE.test(message)) {
     return new CapsuleError(
       "REGISTRY_UNREACHABLE",
-      `Cannot start a container: registry "${registry}" of image "${image}" cannot be reached`,
+      `Cannot start a container: image "${image}": registry "${registry}" cannot be reached`,
       { cause },
     );
   }

@@ -307,7 +307,10 @@ export async function startServer(
       runtime.max = next.limits.containers;
       authenticator.update(next);
       images.configure(pullerSettings(next));
-      if (next.docker.prePull) prePuller.configure(prePullPlan(next));
+      // Turned off: no more refreshes of the images the old config named.
+      prePuller.configure(
+        next.docker.prePull ? prePullPlan(next) : { images: [], refreshIntervalMs: 0 },
+      );
       pool.configure(pooledProfiles(next));
       // A reload that sets a disk limit where none was: watch it from now on
       // (an engine with quotas applies them to new containers as it is).

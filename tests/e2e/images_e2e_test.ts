@@ -138,13 +138,15 @@ Deno.test("images from a private registry: progress, one pull, clear failures, n
     const failures: [string, RegExp, string][] = [
       [
         "wrong",
-        new RegExp(`^capsule: Cannot start a container: registry "${wrongHost}" refused access`),
+        new RegExp(
+          `^capsule: Cannot start a container: image "${wrongHost}/capsule-pull:1": registry "${wrongHost}" refused access`,
+        ),
         "IMAGE_PULL_DENIED",
       ],
       [
         "down",
         new RegExp(
-          `^capsule: Cannot start a container: registry "${downHost}" .* cannot be reached`,
+          `^capsule: Cannot start a container: image ".*": registry "${downHost}" cannot be reached$`,
         ),
         "REGISTRY_UNREACHABLE",
       ],

@@ -201,3 +201,15 @@ Deno.test("registryAuthFor() matches the registry by its canonical name, or give
   });
   assert.equal(registryAuthFor(registries, "tok.example.evil/app"), undefined);
 });
+
+Deno.test("ImagePuller holds up no login for a refresh of an image that is there", async () => {
+  const { runtime, puller } = setUp();
+  const gate = Promise.withResolvers<void>();
+  runtime.pullGate = gate.promise;
+  const refresh = puller.pull(IMAGE);
+  assert.ok(puller.pulling(IMAGE));
+  await puller.ensureImage(IMAGE, { policy: "if-not-present" });
+  gate.resolve();
+  await refresh;
+  assert.equal(runtime.callsOf("pullImage").length, 1);
+});

@@ -69,7 +69,7 @@ Deno.test("pullError() tells the user apart denied, unreachable and missing, in 
       "wrong password",
       "unauthorized: authentication required",
       "IMAGE_PULL_DENIED",
-      /registry "registry.example" refused access to image/,
+      /image ".*": registry "registry.example" refused access \(wrong or missing credentials\)$/,
     ],
     [
       "no credentials",
@@ -81,7 +81,7 @@ Deno.test("pullError() tells the user apart denied, unreachable and missing, in 
       "registry down",
       'Get "http://registry.example/v2/": dial tcp 127.0.0.1:5000: connect: connection refused',
       "REGISTRY_UNREACHABLE",
-      /registry "registry.example" of image ".*" cannot be reached/,
+      /image ".*": registry "registry.example" cannot be reached$/,
     ],
     [
       "missing tag",
