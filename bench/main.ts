@@ -6,7 +6,8 @@
  * (throughput), the Docker CLI baseline, each capsule variant, the recording
  * cost (PTY stdout, recording off and on), OpenSSH +
  * docker run, then SFTP (OpenSSH on the host, capsule, OpenSSH + docker), then
- * `ssh -L` (OpenSSH on the host, capsule).
+ * `ssh -L` (OpenSSH on the host, capsule), then the first prompt with an
+ * image pulled from a registry at login and with it present.
  * One target runs at a time; every server and container is cleaned up,
  * whatever happens. `--only` runs some of these parts.
  */
@@ -15,6 +16,7 @@ import { dockerCliBlock } from "./blocks/docker_cli_block.ts";
 import { dockerRunBlock } from "./blocks/docker_run_block.ts";
 import { recordingBlock } from "./blocks/recording_block.ts";
 import { containerFloorBlock, sshFloorBlock, sshHostBlock } from "./blocks/floors.ts";
+import { pullBlock } from "./blocks/pull_block.ts";
 import { sftpBlock } from "./blocks/sftp_block.ts";
 import { tunnelBlock } from "./blocks/tunnel_block.ts";
 import { Cleanup } from "./cleanup.ts";
@@ -31,6 +33,7 @@ import { sftpTools } from "./sftp_model.ts";
 import { ensurePrivsepDir, findSshd } from "./sshd_server.ts";
 import { CAPSULE_VARIANTS } from "./targets.ts";
 import { createWorkspace } from "./workspace.ts";
+import { MINBASE_IMAGE } from "../tests/helpers/test_registry.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -60,6 +63,7 @@ const BLOCKS: readonly Block[] = [
   { name: "docker-run", label: "OpenSSH + docker run", run: dockerRunBlock },
   { name: "sftp", label: "SFTP", run: sftpBlock },
   { name: "tunnel", label: "ssh -L tunnel", run: tunnelBlock },
+  { name: "pull", label: "image pull", run: pullBlock },
 ];
 
 /** Fails with a clear line when something the bench needs is missing. */
@@ -77,6 +81,16 @@ async function preflight(blocks: readonly Block[]): Promise<void> {
   if (blocks.some((b) => b.name === "sftp")) {
     const found = await runProcess("/bin/sh", ["-c", "command -v sftp"]);
     if (found.code !== 0) throw new Error("sftp is missing: run scripts/setup.sh --test");
+  }
+  if (blocks.some((b) => b.name === "pull")) {
+    for (const tool of ["docker-registry", "htpasswd"]) {
+      const found = await runProcess("/bin/sh", ["-c", `command -v ${tool}`]);
+      if (found.code !== 0) throw new Error(`${tool} is missing: run scripts/setup.sh --test`);
+    }
+    const minbase = await runProcess("docker", ["image", "inspect", MINBASE_IMAGE]);
+    if (minbase.code !== 0) {
+      throw new Error(`${MINBASE_IMAGE} is missing: run scripts/setup.sh --test`);
+    }
   }
   // The SFTP models run capsule's sftp-server; the tunnel's servers, its socat.
   if (blocks.some((b) => b.name === "sftp" || b.name === "tunnel")) await sftpTools();

@@ -110,6 +110,8 @@ export interface BenchResults {
   tunnel: Record<string, ThroughputRun[]>;
   /** stdout through a PTY, per recording variant (`RECORDING_TARGETS`). */
   recording: Record<string, RecordingRun[]>;
+  /** Connect to first prompt with an image from a registry: pulled first, or already there. */
+  pull: Record<string, Series>;
   /** Per target, per phase name: milliseconds of each `ssh host true` (or lifecycle) run. */
   phases: Record<string, Record<string, number[]>>;
   /** Per capsule target: sessions of the `ssh host true` figure by container kind (`pool`, `session`). */
@@ -145,6 +147,7 @@ export function emptyResults(settings: Settings): BenchResults {
     sftp: {},
     tunnel: {},
     recording: {},
+    pull: {},
     phases: {},
     containerModes: {},
     notes: [],

@@ -113,3 +113,8 @@ export const TUNNEL_CAPSULE = "tunnel-capsule";
 
 /** The tunnel targets, in the order of the report. */
 export const TUNNEL_TARGETS: readonly string[] = [TUNNEL_OPENSSH, TUNNEL_CAPSULE];
+
+/** capsule's first prompt when the session's image must first be pulled from a registry. */
+export const PULL_COLD = "capsule-pull-cold";
+/** The same image, already on the engine. */
+export const PULL_PRESENT = "capsule-pull-present";

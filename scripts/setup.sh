@@ -82,7 +82,7 @@ ensure_busybox() {
   fi
   local root
   root=$(mktemp -d)
-  trap 'rm -rf "$root"' RETURN
+  trap 'rm -rf "$root"; trap - RETURN' RETURN
   mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/root" "$root/home" "$root/proc" "$root/sys" "$root/dev"
   cp /bin/busybox "$root/bin/busybox"
   local applet
@@ -133,10 +133,20 @@ ensure_test_tools() {
   # curl only speaks sftp:// when built with libssh2, as Debian's is.
   { command -v curl >/dev/null && curl -V | grep -qw sftp; } || missing+=(curl)
   command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || missing+=(debootstrap)
+  # The private registry of tests/e2e/images_e2e_test.ts and the bench's pull
+  # part: Debian's registry (started by the tests on a loopback port) and
+  # htpasswd for its bcrypt password file.
+  command -v docker-registry >/dev/null || missing+=(docker-registry)
+  command -v htpasswd >/dev/null || missing+=(apache2-utils)
   if [ "${#missing[@]}" -gt 0 ]; then
     # Sorted and unique: openssh-client and putty-tools may be listed twice.
     mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
     apt_install "${missing[@]}"
+  fi
+  # The package's own service (port 5000) is not wanted: the tests start their
+  # registry themselves. Where systemd started it on install, stop it for good.
+  if command -v systemctl >/dev/null && systemctl is-enabled docker-registry >/dev/null 2>&1; then
+    systemctl disable --now docker-registry >/dev/null 2>&1 || true
   fi
   if command -v curl >/dev/null && ! curl -V | grep -qw sftp; then
     die "this curl has no sftp:// support (Debian's curl, built with libssh2, has it)"
@@ -180,23 +190,27 @@ debian_mirror() {
   printf '%s\n' "${uri:-http://deb.debian.org/debian}"
 }
 
-ensure_debian_test_image() {
-  local have
+# build_debootstrap_image NAME VERSION PACKAGES [slim]: NAME from debootstrap's
+# minbase (plus PACKAGES, comma-separated, or none), labelled
+# capsule.test-image=VERSION; kept while that label matches. "slim" leaves out
+# apt's lists, documentation and translations.
+build_debootstrap_image() {
+  local image=$1 version=$2 packages=$3 slim=${4:-} have
   have=$(docker image inspect -f '{{index .Config.Labels "capsule.test-image"}}' \
-    "$DEBIAN_TEST_IMAGE" 2>/dev/null) || have=absent
-  [ "$have" = "$DEBIAN_TEST_IMAGE_VERSION" ] && return
-  [ "$have" = absent ] || say "$DEBIAN_TEST_IMAGE is version '${have:-1}', not $DEBIAN_TEST_IMAGE_VERSION: rebuilding it"
+    "$image" 2>/dev/null) || have=absent
+  [ "$have" = "$version" ] && return
+  [ "$have" = absent ] || say "$image is version '${have:-1}', not $version: rebuilding it"
   command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || apt_install debootstrap
-  is_root || die "building $DEBIAN_TEST_IMAGE needs root (debootstrap)"
+  is_root || die "building $image needs root (debootstrap)"
   local mirror root started old
-  old=$(docker image inspect -f '{{.Id}}' "$DEBIAN_TEST_IMAGE" 2>/dev/null) || old=""
+  old=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null) || old=""
   mirror=$(debian_mirror)
   root=$(mktemp -d)
-  trap 'rm -rf "$root"' RETURN
+  trap 'rm -rf "$root"; trap - RETURN' RETURN
   started=$(date +%s)
-  say "building $DEBIAN_TEST_IMAGE with debootstrap from $mirror (under a minute, once)"
+  say "building $image with debootstrap from $mirror (under a minute, once)"
   if ! PATH="$PATH:/usr/sbin:/sbin" debootstrap --variant=minbase \
-    --include="$DEBIAN_TEST_PACKAGES" \
+    ${packages:+--include="$packages"} \
     "$DEBIAN_TEST_SUITE" "$root" "$mirror" >"$root.log" 2>&1; then
     tail -n 20 "$root.log" >&2
     rm -rf "$root" "$root.log"
@@ -205,14 +219,31 @@ ensure_debian_test_image() {
   rm -f "$root.log"
   # Not part of the image: debootstrap's package cache.
   rm -rf "$root"/var/cache/apt/archives/*.deb
+  if [ "$slim" = slim ]; then
+    rm -rf "$root"/var/lib/apt/lists/* "$root"/usr/share/doc/* "$root"/usr/share/man/* \
+      "$root"/usr/share/locale/*
+  fi
   tar -C "$root" -c . | docker import -c 'CMD ["/bin/bash"]' \
-    -c "LABEL capsule.test-image=$DEBIAN_TEST_IMAGE_VERSION" - "$DEBIAN_TEST_IMAGE" >/dev/null
+    -c "LABEL capsule.test-image=$version" - "$image" >/dev/null
   have=$(docker image inspect -f '{{index .Config.Labels "capsule.test-image"}}' \
-    "$DEBIAN_TEST_IMAGE" 2>/dev/null) || true
-  [ "$have" = "$DEBIAN_TEST_IMAGE_VERSION" ] || die "importing $DEBIAN_TEST_IMAGE failed"
+    "$image" 2>/dev/null) || true
+  [ "$have" = "$version" ] || die "importing $image failed"
   # The image it replaces, unless a container still uses it.
   [ -z "$old" ] || docker image rm "$old" >/dev/null 2>&1 || true
-  say "built $DEBIAN_TEST_IMAGE in $(($(date +%s) - started)) s"
+  say "built $image in $(($(date +%s) - started)) s"
+}
+
+ensure_debian_test_image() {
+  build_debootstrap_image "$DEBIAN_TEST_IMAGE" "$DEBIAN_TEST_IMAGE_VERSION" "$DEBIAN_TEST_PACKAGES"
+}
+
+# capsule-test-minbase:latest: Debian's minbase alone (tens of MB), the image
+# tests/e2e/images_e2e_test.ts and the bench push to a private registry and
+# have capsule pull.
+MINBASE_TEST_IMAGE=capsule-test-minbase:latest
+MINBASE_TEST_IMAGE_VERSION=2
+ensure_minbase_test_image() {
+  build_debootstrap_image "$MINBASE_TEST_IMAGE" "$MINBASE_TEST_IMAGE_VERSION" "" slim
 }
 
 # --- promtool: the end-to-end tests check /metrics with `promtool check metrics` --
@@ -244,6 +275,7 @@ ensure_capsule_tools
 if [ "$want_test_tools" = 1 ]; then
   ensure_test_tools
   ensure_debian_test_image
+  ensure_minbase_test_image
   ensure_promtool
 fi
 say "ready: $(deno --version | head -n1), Docker $(docker version --format '{{.Server.Version}}'), busybox image present, tools in $tools_dir"

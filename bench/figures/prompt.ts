@@ -13,14 +13,15 @@ const ESCAPES = /\x1b\[[0-9;?]*[A-Za-z]/g;
 const TIMEOUT_MS = 30_000;
 
 /** One `ssh -tt` until busybox's root prompt (`# `) shows, in milliseconds; then `exit`. */
-async function promptOnce(login: SshLogin): Promise<number> {
+export async function promptOnce(login: SshLogin): Promise<number> {
   const started = performance.now();
   const child = new Deno.Command("ssh", {
     args: ["-tt", ...opensshArgs(login)],
     stdin: "piped",
     stdout: "piped",
-    stderr: "null",
+    stderr: "piped",
   }).spawn();
+  const errText = new Response(child.stderr).text();
   const timer = setTimeout(() => child.kill("SIGKILL"), TIMEOUT_MS);
   const writer = child.stdin.getWriter();
   try {
@@ -38,7 +39,7 @@ async function promptOnce(login: SshLogin): Promise<number> {
     const status = await child.status;
     if (ms === undefined) {
       const shown = JSON.stringify(text.slice(0, 120));
-      throw new Error(`no prompt (ssh exited ${status.code}); got ${shown}`);
+      throw new Error(`no prompt (ssh exited ${status.code}); got ${shown} ${await errText}`);
     }
     return ms;
   } finally {

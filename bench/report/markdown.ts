@@ -15,6 +15,7 @@ import {
   SSHD_DOCKER_RUN,
 } from "../targets.ts";
 import { mib, ms, rates, ratio, times } from "./format.ts";
+import { pullSection } from "./pull_section.ts";
 import { reading } from "./reading.ts";
 import { recordingFailures, recordingSection } from "./recording_section.ts";
 import { sftpFailures, sftpMethod, sftpSection } from "./sftp_section.ts";
@@ -329,6 +330,7 @@ function failuresSection(results: BenchResults): string {
   };
   series("`ssh host true`", results.sshTrue);
   series("prompt", results.prompt);
+  series("prompt with a pull", results.pull);
   for (const [name, figure] of [["stdout", results.stdout], ["stdin", results.stdin]] as const) {
     for (const [id, runs] of Object.entries(figure)) {
       for (const run of runs) if (!run.ok) lines.push(`- ${name}, ${label(id)}: ${run.error}`);
@@ -395,6 +397,7 @@ export function renderMarkdown(results: BenchResults): string {
     sftpSection(results),
     tunnelSection(results),
     recordingSection(results),
+    pullSection(results),
     failuresSection(results),
     methodSection(results),
   ].filter((section) => section !== "").join("\n\n") + "\n";

@@ -6,6 +6,7 @@ import {
   type EnsureImageOptions,
   type ExecSpec,
   LABELS,
+  type PullImageOptions,
   type RunningProcess,
 } from "../runtime/mod.ts";
 import type { ToolSet } from "../tools/mod.ts";
@@ -64,6 +65,14 @@ export class AuditedRuntime implements ContainerRuntime {
 
   ensureImage(image: string, options: EnsureImageOptions): Promise<void> {
     return this.#watch("ensure_image", this.#inner.ensureImage(image, options));
+  }
+
+  hasImage(image: string): Promise<boolean> {
+    return this.#watch("inspect_image", this.#inner.hasImage(image));
+  }
+
+  pullImage(image: string, options?: PullImageOptions): Promise<void> {
+    return this.#watch("pull_image", this.#inner.pullImage(image, options));
   }
 
   async run(spec: ContainerSpec): Promise<RunningProcess> {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { LogFormat, LogLevel } from "../log/mod.ts";
 import { ContainerConfig } from "./container_schema.ts";
+import { DockerConfig } from "./docker_schema.ts";
 import { hostPath } from "./host_path_schema.ts";
 import { LimitsConfig, UserLimitsConfig } from "./limits_schema.ts";
 import { overrides } from "./object_schema.ts";
@@ -130,11 +131,8 @@ export const Config = object({
       .describe("Record what the user types too (passwords typed at prompts included).")
       .default(false),
   }).describe("Recordings of TTY sessions (asciicast v2).").prefault({}),
-  docker: object({
-    host: string()
-      .describe("Engine address; empty for `DOCKER_HOST` or the default socket.")
-      .default(""),
-  }).describe("The container engine.").prefault({}),
+  docker: DockerConfig.describe("The container engine and the registries it pulls from.")
+    .prefault({}),
   container: ContainerConfig.describe("Global container settings.").prefault({}),
   limits: LimitsConfig.describe("Caps on what users hold at once; 0 for no cap.").prefault({}),
   unsafe: UnsafeConfig.describe("Explicit permission for settings that weaken isolation.")

@@ -13,3 +13,4 @@ export * from "./parse_size.ts";
 export * from "./parse_max_startups.ts";
 export * from "./unsafe_settings.ts";
 export * from "./config_json_schema.ts";
+export * from "./registry_host.ts";

@@ -36,8 +36,14 @@ export type CapsuleErrorCode =
   | "ENGINE_UNREACHABLE"
   /** The engine stopped answering while a session ran. */
   | "ENGINE_LOST"
-  /** The image is missing and could not be pulled. */
+  /** The image is missing and could not be pulled, or its registry has no such tag. */
   | "IMAGE_NOT_FOUND"
+  /** The registry refused the pull: no credentials, or wrong ones. */
+  | "IMAGE_PULL_DENIED"
+  /** The image's registry does not answer (refused, unresolvable, timed out, not HTTPS). */
+  | "REGISTRY_UNREACHABLE"
+  /** A pull failed for another reason (disk full, a corrupt layer...). */
+  | "IMAGE_PULL_FAILED"
   /** A container of the same name exists. */
   | "NAME_IN_USE"
   | "CONTAINER_CREATE_FAILED"

@@ -1,6 +1,11 @@
 import type { ContainerConfig } from "../config/types.ts";
 import type { ContainerRuntime } from "../runtime/mod.ts";
-import type { PlacedProcess, Placement, SessionContext } from "../session/mod.ts";
+import {
+  type PlacedProcess,
+  type Placement,
+  reportPullProgress,
+  type SessionContext,
+} from "../session/mod.ts";
 import { sessionContainerSpec } from "./_container_spec.ts";
 import { clientGone } from "./_placement_errors.ts";
 import { lifetimeLeftMs } from "./_lifetime_signal.ts";
@@ -51,7 +56,10 @@ export class FreshContainers implements Placement {
   async #launch(ctx: SessionContext, container: ContainerConfig): Promise<PlacedProcess> {
     const createdMs = Date.now();
     const spec = sessionContainerSpec(ctx, container, this.#instance, createdMs);
-    await this.#runtime.ensureImage(spec.image, { policy: container.pull });
+    await this.#runtime.ensureImage(spec.image, {
+      policy: container.pull,
+      onProgress: reportPullProgress(ctx),
+    });
     if (ctx.signal.aborted) throw clientGone();
     const process = await this.#runtime.run(spec);
     ctx.logger.info("container.start", {

@@ -2,7 +2,12 @@ import type { ContainerConfig } from "../config/types.ts";
 import { CapsuleError, type CapsuleErrorCode, describeError } from "../errors/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { ContainerRuntime, RunningProcess } from "../runtime/mod.ts";
-import type { PlacedProcess, Placement, SessionContext } from "../session/mod.ts";
+import {
+  type PlacedProcess,
+  type Placement,
+  reportPullProgress,
+  type SessionContext,
+} from "../session/mod.ts";
 import { containerLabels, hostContainerSpec, sessionExecSpec } from "./_container_spec.ts";
 import { afterMs, lifetimeReason, lifetimeSignal } from "./_lifetime_signal.ts";
 import { clientGone, shuttingDown } from "./_placement_errors.ts";
@@ -93,11 +98,17 @@ export class SharedContainers implements Placement {
 
   async #launchOnce(ctx: SessionContext, container: ContainerConfig): Promise<PlacedProcess> {
     if (this.#closed) throw shuttingDown();
-    const entry = this.#hold(
-      { connectionId: ctx.connectionId, username: ctx.identity.username },
-      container,
-      !ctx.signal.aborted,
-    );
+    const holder = { connectionId: ctx.connectionId, username: ctx.identity.username };
+    if (!this.#entries.has(keyOf(holder, container))) {
+      // A container is to be made: the user sees the pull it may wait for.
+      await this.#runtime.ensureImage(container.image, {
+        policy: container.pull,
+        onProgress: reportPullProgress(ctx),
+      });
+      if (ctx.signal.aborted) throw clientGone();
+      if (this.#closed) throw shuttingDown();
+    }
+    const entry = this.#hold(holder, container, !ctx.signal.aborted);
     entry.sessions++;
     let running: RunningProcess;
     try {
@@ -159,9 +170,7 @@ export class SharedContainers implements Placement {
   /** Finds or creates the container of a connection or user; the connection holds it when `connected`. */
   #hold(holder: Holder, container: ContainerConfig, connected: boolean): Entry {
     const mode = container.mode === "persistent" ? "persistent" : "connection";
-    const key = mode === "persistent"
-      ? `user:${holder.username}`
-      : `connection:${holder.connectionId}`;
+    const key = keyOf(holder, container);
     let entry = this.#entries.get(key);
     if (entry === undefined) {
       entry = this.#create(holder, container, key, mode);
@@ -328,4 +337,11 @@ async function containerName(instance: string, key: string): Promise<string> {
   )
     .join("");
   return `capsule-${key.slice(0, key.indexOf(":"))}-${hex}`;
+}
+
+/** The key of the container a holder shares: its user's, or its connection's. */
+function keyOf(holder: Holder, container: ContainerConfig): string {
+  return container.mode === "persistent"
+    ? `user:${holder.username}`
+    : `connection:${holder.connectionId}`;
 }

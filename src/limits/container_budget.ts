@@ -5,6 +5,7 @@ import type {
   ContainerSummary,
   EnsureImageOptions,
   ExecSpec,
+  PullImageOptions,
   RunningProcess,
 } from "../runtime/mod.ts";
 import { LABELS } from "../runtime/mod.ts";
@@ -57,6 +58,14 @@ export class ContainerBudget implements ContainerRuntime {
 
   ensureImage(image: string, options: EnsureImageOptions): Promise<void> {
     return this.#runtime.ensureImage(image, options);
+  }
+
+  hasImage(image: string): Promise<boolean> {
+    return this.#runtime.hasImage(image);
+  }
+
+  pullImage(image: string, options?: PullImageOptions): Promise<void> {
+    return this.#runtime.pullImage(image, options);
   }
 
   run(spec: ContainerSpec): Promise<RunningProcess> {

@@ -132,9 +132,52 @@ export interface ContainerSummary {
   createdMs: number;
 }
 
+/** How far a pull has come, as a user waiting for it sees it. */
+export interface PullProgress {
+  image: string;
+  /** `pulling` until the pull ends `done` or `failed`. */
+  state: "pulling" | "done" | "failed";
+  /** Bytes of the image's layers downloaded so far. */
+  current: number;
+  /** Bytes of the layers known so far (more may be announced). */
+  total: number;
+}
+
 /** Options of {@linkcode ContainerRuntime.ensureImage}. */
 export interface EnsureImageOptions {
   policy: PullPolicy;
+  /** Called as a pull the caller waits for makes progress; not called when none is needed. */
+  onProgress?: (progress: PullProgress) => void;
+}
+
+/**
+ * Credentials for one registry, handed to the engine with a pull from it.
+ * Either `username` and `password`, or `identityToken`.
+ */
+export interface RegistryAuth {
+  /** The registry they are for (`registry.example:5000`). */
+  serverAddress: string;
+  username?: string;
+  password?: string;
+  identityToken?: string;
+}
+
+/** One progress message of the engine about one layer of a pull. */
+export interface PullEvent {
+  /** The layer's short id. */
+  layer: string;
+  /** `Pulling fs layer`, `Downloading`, `Download complete`, `Extracting`, `Pull complete`... */
+  status: string;
+  /** Bytes done and in all, for `Downloading` and `Extracting`. */
+  current?: number;
+  total?: number;
+}
+
+/** Options of {@linkcode ContainerRuntime.pullImage}. */
+export interface PullImageOptions {
+  /** Sent to the engine for this pull only. */
+  auth?: RegistryAuth;
+  onEvent?: (event: PullEvent) => void;
 }
 
 /**
@@ -146,6 +189,16 @@ export interface ContainerRuntime {
   ping(): Promise<void>;
   /** Makes sure `image` is present, pulling it as the policy says. */
   ensureImage(image: string, options: EnsureImageOptions): Promise<void>;
+  /** Whether the engine has `image`. */
+  hasImage(image: string): Promise<boolean>;
+  /**
+   * Pulls `image` from its registry once.
+   *
+   * @throws {CapsuleError} `IMAGE_PULL_DENIED`, `REGISTRY_UNREACHABLE`,
+   *   `IMAGE_NOT_FOUND` (no such repository or tag), `IMAGE_PULL_FAILED`, or
+   *   `ENGINE_UNREACHABLE`; the user message never holds credentials
+   */
+  pullImage(image: string, options?: PullImageOptions): Promise<void>;
   /**
    * Creates the container, attaches to it, starts it and returns the running
    * process. The container is not removed automatically: call `remove`.

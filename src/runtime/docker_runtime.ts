@@ -7,6 +7,7 @@ import { DockerExecProcess, pidFileOf, wrappedCommand } from "./_docker_exec_pro
 import { DockerProcess } from "./_docker_process.ts";
 import { engineErrorOf, engineMessage, isUnreachable, unreachable } from "./_engine_errors.ts";
 import { ensureImage } from "./_ensure_image.ts";
+import { hasImage, pullImage } from "./_pull_image.ts";
 import { LABELS } from "./labels.ts";
 import { ensureToolsVolume } from "./_tools_volume.ts";
 import { TOOLS_BIN, type ToolSet } from "../tools/mod.ts";
@@ -16,6 +17,7 @@ import type {
   ContainerSummary,
   EnsureImageOptions,
   ExecSpec,
+  PullImageOptions,
   RunningProcess,
 } from "./container_runtime.ts";
 
@@ -62,7 +64,15 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   ensureImage(image: string, options: EnsureImageOptions): Promise<void> {
-    return ensureImage(this.#docker, image, options);
+    return ensureImage(this, image, options);
+  }
+
+  hasImage(image: string): Promise<boolean> {
+    return hasImage(this.#docker, image);
+  }
+
+  pullImage(image: string, options?: PullImageOptions): Promise<void> {
+    return pullImage(this.#docker, image, options);
   }
 
   /** Creates a container from `spec`; `attached` keeps stdin open for one attach only. */

@@ -16,10 +16,13 @@ export function reportReload(before: Config, after: Config, logger: Logger): voi
   const added = [...now.keys()].filter((u) => !old.has(u));
   const removed = [...old.keys()].filter((u) => !now.has(u));
   const changed = [...now.keys()].filter((u) => old.has(u) && old.get(u) !== now.get(u));
-  const needRestart = (Object.keys(after) as (keyof Config)[])
+  const needRestart: string[] = (Object.keys(after) as (keyof Config)[])
     .filter((key) =>
-      !APPLIED.has(key) && JSON.stringify(before[key]) !== JSON.stringify(after[key])
+      !APPLIED.has(key) && key !== "docker" &&
+      JSON.stringify(before[key]) !== JSON.stringify(after[key])
     );
+  // Registries, the pre-pull and the refresh interval apply; the engine does not.
+  if (before.docker.host !== after.docker.host) needRestart.push("docker.host");
   logger.info("config.reloaded", {
     users_added: added,
     users_removed: removed,

@@ -20,6 +20,13 @@ import {
   SharedContainers,
   WarmPool,
 } from "../lifecycle/mod.ts";
+import {
+  ImagePuller,
+  type ImagePullerSettings,
+  imagesOf,
+  PrePuller,
+  type PrePullPlan,
+} from "../images/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { ContainerRuntime } from "../runtime/mod.ts";
 import { EnvAllowList, Session } from "../session/mod.ts";
@@ -85,7 +92,11 @@ export async function startServer(
     version: options.version ?? "unknown",
     containers: () => audited.counts(),
   });
-  const audited: AuditedRuntime = new AuditedRuntime(options.runtime, {
+  // One pull per image, with the credentials of its registry, shared by
+  // every login, the pool and the pre-pull.
+  const images = new ImagePuller(options.runtime, { logger, ...pullerSettings(config) });
+  const prePuller = new PrePuller(images, { logger });
+  const audited: AuditedRuntime = new AuditedRuntime(images, {
     recorder: observe.recorder,
     onEngineError: (operation) => observe.engineError(operation),
   });
@@ -112,6 +123,8 @@ export async function startServer(
   // Nothing is live yet: whatever this instance left behind goes.
   await sweeper.sweep();
   sweeper.start();
+  // In the background, so that the first login finds its image there.
+  if (config.docker.prePull) prePuller.configure(prePullPlan(config));
   // Before the pool fills: every container should have the tools.
   const tools = new ToolsInstaller(runtime, {
     image: config.container.image,
@@ -248,6 +261,7 @@ export async function startServer(
     server.stopAccepting();
     await sweeper.stop();
     tools.stop();
+    prePuller.stop();
     await diskWatcher.stop();
     await withinMs(CLEANUP_LIMIT_MS, Promise.all([shared.close(), pool.close()]));
     await server.close();
@@ -262,6 +276,7 @@ export async function startServer(
       listening = false;
       await sweeper.stop();
       tools.stop();
+      prePuller.stop();
       const open = server.sessions;
       logger.info("server.draining", { sessions: open.length, drain_ms: drainMs });
       for (const session of open) {
@@ -291,6 +306,11 @@ export async function startServer(
       current = next;
       runtime.max = next.limits.containers;
       authenticator.update(next);
+      images.configure(pullerSettings(next));
+      // Turned off: no more refreshes of the images the old config named.
+      prePuller.configure(
+        next.docker.prePull ? prePullPlan(next) : { images: [], refreshIntervalMs: 0 },
+      );
       pool.configure(pooledProfiles(next));
       // A reload that sets a disk limit where none was: watch it from now on
       // (an engine with quotas applies them to new containers as it is).
@@ -318,6 +338,19 @@ function pooledProfiles(config: Config): ContainerConfig[] {
       .filter(([, user]) => user.container?.pool !== undefined)
       .map(([name]) => resolveContainer(config, name)),
   ];
+}
+
+/** What the image puller takes from a config: credentials and the refresh interval. */
+function pullerSettings(config: Config): ImagePullerSettings {
+  return {
+    registries: config.docker.registries,
+    refreshIntervalMs: config.docker.refreshInterval * 1000,
+  };
+}
+
+/** The images a config names, for the pre-pull. */
+function prePullPlan(config: Config): PrePullPlan {
+  return { images: imagesOf(config), refreshIntervalMs: config.docker.refreshInterval * 1000 };
 }
 
 async function refuseWeakPasswords(config: Config): Promise<void> {

@@ -9,3 +9,4 @@ export * from "./middleware/recover_errors.ts";
 export * from "./middleware/log_session.ts";
 export * from "./session_clock.ts";
 export * from "./tell_user.ts";
+export * from "./pull_progress.ts";

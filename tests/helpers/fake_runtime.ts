@@ -8,6 +8,8 @@ import type {
   ExecSpec,
   ExitResult,
   OutputChunk,
+  PullEvent,
+  PullImageOptions,
   RunningProcess,
 } from "../../src/runtime/mod.ts";
 import type { ToolSet } from "../../src/tools/mod.ts";
@@ -25,6 +27,8 @@ export interface FakeScript {
 /** A call the fake saw. */
 export type FakeCall =
   | { op: "ensureImage"; image: string; options: EnsureImageOptions }
+  | { op: "hasImage"; image: string }
+  | { op: "pullImage"; image: string; options: PullImageOptions }
   | { op: "run"; spec: ContainerSpec }
   | { op: "start"; spec: ContainerSpec; id: string }
   | { op: "exec"; id: string; spec: ExecSpec }
@@ -96,6 +100,28 @@ export class FakeRuntime implements ContainerRuntime {
   ensureImage(image: string, options: EnsureImageOptions): Promise<void> {
     this.calls.push({ op: "ensureImage", image, options });
     return this.failEnsureImage ? Promise.reject(this.failEnsureImage) : Promise.resolve();
+  }
+
+  /** Images `hasImage` says are absent until a pull succeeds; every other one is there. */
+  missingImages = new Set<string>();
+  /** Makes `pullImage` fail with this (the image stays as it was). */
+  failPull: Error | undefined;
+  /** Makes `pullImage` wait for this after its events, before it ends. */
+  pullGate: Promise<void> | undefined;
+  /** What `pullImage` reports, in order, before it waits for `pullGate`. */
+  pullEvents: PullEvent[] = [];
+
+  hasImage(image: string): Promise<boolean> {
+    this.calls.push({ op: "hasImage", image });
+    return Promise.resolve(!this.missingImages.has(image));
+  }
+
+  async pullImage(image: string, options: PullImageOptions = {}): Promise<void> {
+    this.calls.push({ op: "pullImage", image, options });
+    for (const event of this.pullEvents) options.onEvent?.(event);
+    await this.pullGate;
+    if (this.failPull) throw this.failPull;
+    this.missingImages.delete(image);
   }
 
   async run(spec: ContainerSpec): Promise<RunningProcess> {

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { defaultConfig } from "../../src/config/mod.ts";
-import { FreshContainers } from "../../src/lifecycle/mod.ts";
-import { containerHandler } from "../../src/session/mod.ts";
+import { FreshContainers, SharedContainers } from "../../src/lifecycle/mod.ts";
+import { silentLogger } from "../../src/log/mod.ts";
+import { containerHandler, type Placement } from "../../src/session/mod.ts";
 import { FakeRuntime } from "../helpers/fake_runtime.ts";
 import { fakeSessionContext } from "../helpers/fake_session_context.ts";
 
@@ -34,4 +35,44 @@ Deno.test("a failed launch leaves nothing live", async () => {
   const fresh = new FreshContainers(runtime, "t", live);
   await assert.rejects(fresh.launch(fakeSessionContext(), defaultConfig().container));
   assert.equal(live.size, 0);
+});
+
+Deno.test("the session waiting for its image, fresh or shared, hears the pull on stderr", async (t) => {
+  const cases: [string, (runtime: FakeRuntime) => Placement][] = [
+    ["fresh", (runtime) => new FreshContainers(runtime, "t", new Set())],
+    [
+      "persistent",
+      (runtime) =>
+        new SharedContainers(runtime, { instance: "t", live: new Set(), logger: silentLogger() }),
+    ],
+  ];
+  for (const [mode, placementOf] of cases) {
+    await t.step(mode, async () => {
+      const runtime = new FakeRuntime();
+      const written: string[] = [];
+      const ctx = fakeSessionContext({
+        write: (stream, data) => {
+          written.push(`${stream}:${new TextDecoder().decode(data)}`);
+          return Promise.resolve();
+        },
+      });
+      const container = {
+        ...defaultConfig().container,
+        image: "registry.example/app:1",
+        mode: mode === "fresh" ? "session" as const : "persistent" as const,
+      };
+      const placed = await placementOf(runtime).launch(ctx, container);
+      const [ensure] = runtime.callsOf("ensureImage");
+      assert.equal(ensure?.image, "registry.example/app:1");
+      ensure?.options.onProgress?.({
+        image: ensure.image,
+        state: "pulling",
+        current: 1e6,
+        total: 4e6,
+      });
+      assert.deepEqual(written, ["stderr:capsule: pulling registry.example/app:1  1.0/4.0 MB\n"]);
+      placed.end();
+      await placed.release();
+    });
+  }
 });
