@@ -8,6 +8,7 @@ import type { ConfigFlags } from "./config_flags.ts";
 import { CONFIG_FILE_ENV } from "./config_env_names.ts";
 import { configSchema } from "./config_schema.ts";
 import { defaultConfig } from "./default_config.ts";
+import { unknownProfiles } from "./profile_references.ts";
 import { unsafeSettings } from "./unsafe_settings.ts";
 import type { ConfigPath } from "./config_path.ts";
 import type { Config } from "./types.ts";
@@ -70,7 +71,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
 
   const issues: ConfigIssue[] = [...fromEnv.issues];
   const problems = result.ok
-    ? unsafeSettings(result.value).map((u) => ({ ...u, atKey: false }))
+    ? [...unknownProfiles(result.value), ...unsafeSettings(result.value)]
+      .map((u) => ({ ...u, atKey: false }))
     : result.issues;
   if (problems.length > 0) {
     const placed = problems.map((issue) => {
