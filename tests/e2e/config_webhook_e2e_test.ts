@@ -196,7 +196,11 @@ Deno.test("end to end: the config webhook over TLS and mutual TLS, and down", as
   const servers: { stop(): Promise<number>; instance: string }[] = [];
   const start = async (config: Record<string, unknown>) => {
     const { capsule, login } = await startDemoCapsule({
-      config: { webhooks: { config: { timeout: 1, retries: 0, ...config } } },
+      config: {
+        // A short login deadline, which the webhook's retries must fit in.
+        server: { loginTimeout: 3 },
+        webhooks: { config: { timeout: 1, retries: 0, ...config } },
+      },
     });
     servers.push(capsule);
     return { capsule, login };
@@ -233,6 +237,21 @@ Deno.test("end to end: the config webhook over TLS and mutual TLS, and down", as
       const result = await ssh(login, "echo should-not-run");
       assert.equal(result.code, 255);
       await capsule.waitForLog((r) => r.event === "webhook.config_failed");
+    });
+
+    await t.step("retries never outlast the login deadline", async () => {
+      const slow = await startWebhook(() => ({ delayMs: 30_000, body: {} }));
+      try {
+        const { capsule, login } = await start({ url: slow.url, timeout: 10, retries: 5 });
+        const result = await ssh(login, "echo should-not-run");
+        assert.equal(result.code, 255);
+        assert.match(result.stderr, /^capsule: Cannot log in as "demo": /);
+        const failed = await capsule.waitForLog((r) => r.event === "webhook.config_failed");
+        assert.match(String(failed["reason"]), /before the login deadline/);
+        assert.equal(failed["attempts"], 1);
+      } finally {
+        await slow.close();
+      }
     });
 
     await t.step("the webhook down: refused, and served again once it is back", async () => {
