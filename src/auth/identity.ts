@@ -18,3 +18,9 @@ export interface Identity {
    */
   certificate?: CertificateGrant;
 }
+
+/** An authenticated connection: its id and who it authenticated as. */
+export interface ConnectionIdentity {
+  connectionId: string;
+  identity: Identity;
+}

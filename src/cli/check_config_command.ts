@@ -53,6 +53,10 @@ async function diskReport(
   const mechanism = quota === undefined ? "unknown" : quota ? "quota" : "watch";
   const global = describeDiskLimit(mechanism, resolveContainer(config, undefined));
   let text = `disk limit: ${global}\n`;
+  for (const profile of Object.keys(config.profiles)) {
+    const own = describeDiskLimit(mechanism, resolveContainer(config, undefined, { profile }));
+    if (own !== global) text += `disk limit of profile "${profile}": ${own}\n`;
+  }
   for (const user of Object.keys(config.users)) {
     const own = describeDiskLimit(mechanism, resolveContainer(config, user));
     if (own !== global) text += `disk limit of "${user}": ${own}\n`;

@@ -6,7 +6,9 @@ import { hostPath } from "./host_path_schema.ts";
 import { LimitsConfig, UserLimitsConfig } from "./limits_schema.ts";
 import { overrides } from "./object_schema.ts";
 import { type ObjectSchema, schemaOf } from "./schema.ts";
+import { PROFILE_NAME, PROFILE_NAME_EXPECTED, profileName } from "./profile_name_schema.ts";
 import { ServerConfig } from "./server_schema.ts";
+import { WebhookConfig } from "./webhook_schema.ts";
 import {
   boolean,
   integer,
@@ -47,8 +49,13 @@ export const UserConfig = object({
   authorizedKeysFiles: list(hostPath())
     .describe("Paths of authorized_keys files (`~` is expanded).")
     .default([]),
+  profile: profileName()
+    .describe(
+      "The container profile (a key of `profiles`) this user's settings start from, over the global ones.",
+    )
+    .exactOptional(),
   container: overrides(ContainerConfig)
-    .describe("Overrides of the global container settings for this user.")
+    .describe("Overrides of the global (and profile) container settings for this user.")
     .default({}),
   limits: UserLimitsConfig
     .describe(
@@ -98,6 +105,14 @@ export const Config = object({
         .describe("Fingerprints of revoked keys: a certificate's own key, or a CA's.")
         .default([]),
     }).describe("Certificates and keys no longer accepted.").prefault({}),
+    principalProfiles: record(profileName(), {
+      pattern: /^\S{1,255}$/,
+      expected: "a certificate principal without spaces",
+    })
+      .describe(
+        "Container profiles by certificate principal: a certificate login with one of these principals gets that profile (the first of its principals listed here, in the certificate's order), unless the user's entry or the config webhook names one.",
+      )
+      .default({}),
   }).describe("Authentication for all users.").prefault({}),
   session: object({
     envAllow: list(
@@ -134,6 +149,21 @@ export const Config = object({
   docker: DockerConfig.describe("The container engine and the registries it pulls from.")
     .prefault({}),
   container: ContainerConfig.describe("Global container settings.").prefault({}),
+  profiles: record(overrides(ContainerConfig), {
+    pattern: PROFILE_NAME,
+    expected: PROFILE_NAME_EXPECTED,
+  })
+    .describe(
+      "Named container profiles: overrides of the global container settings that a user entry, a certificate principal or the config webhook names.",
+    )
+    .default({}),
+  webhooks: object({
+    config: WebhookConfig
+      .describe(
+        "Per-connection container settings: after each login capsule POSTs who logged in, and the answer (capsule's or ContainerSSH's shape) picks a profile and overrides settings. Fails closed.",
+      )
+      .prefault({}),
+  }).describe("HTTP endpoints capsule calls.").prefault({}),
   limits: LimitsConfig.describe("Caps on what users hold at once; 0 for no cap.").prefault({}),
   unsafe: UnsafeConfig.describe("Explicit permission for settings that weaken isolation.")
     .prefault({}),

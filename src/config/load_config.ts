@@ -9,6 +9,7 @@ import { CONFIG_FILE_ENV } from "./config_env_names.ts";
 import { configSchema } from "./config_schema.ts";
 import { defaultConfig } from "./default_config.ts";
 import { readRegistrySecrets, registryIssues } from "./registry_secrets.ts";
+import { unknownProfiles } from "./profile_references.ts";
 import { unsafeSettings } from "./unsafe_settings.ts";
 import type { ConfigPath } from "./config_path.ts";
 import type { Config } from "./types.ts";
@@ -72,6 +73,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
   const issues: ConfigIssue[] = [...fromEnv.issues];
   const problems = result.ok
     ? [
+      ...unknownProfiles(result.value),
       ...unsafeSettings(result.value),
       ...registryIssues(result.value),
       ...await readRegistrySecrets(result.value),

@@ -38,7 +38,14 @@ function refused(path: (string | number)[], why: string, flag: keyof Config["uns
   return `"${formatPath(path)}" is refused: ${why}; set "unsafe.${flag}: true" to allow it`;
 }
 
-function check(
+/**
+ * Lists the settings of one container block (global, a profile's, a user's,
+ * a webhook's answer, or settings resolved from all of them) that weaken
+ * isolation without the `unsafe` flag of `config` that allows each.
+ *
+ * @param base the block's path, for the messages (`["users", "alice", "container"]`)
+ */
+export function unsafeContainerSettings(
   container: Partial<ContainerConfig>,
   base: (string | number)[],
   config: Config,
@@ -85,14 +92,17 @@ function check(
 }
 
 /**
- * Lists settings, global or per user, that weaken isolation (privileged
- * containers, host namespaces, the engine's socket) without the `unsafe`
- * flag that allows each.
+ * Lists settings, global, per profile or per user, that weaken isolation
+ * (privileged containers, host namespaces, the engine's socket) without the
+ * `unsafe` flag that allows each.
  */
 export function unsafeSettings(config: Config): UnsafeSetting[] {
-  const found = check(config.container, ["container"], config);
+  const found = unsafeContainerSettings(config.container, ["container"], config);
+  for (const [name, profile] of Object.entries(config.profiles)) {
+    found.push(...unsafeContainerSettings(profile, ["profiles", name], config));
+  }
   for (const [name, user] of Object.entries(config.users)) {
-    found.push(...check(user.container, ["users", name, "container"], config));
+    found.push(...unsafeContainerSettings(user.container, ["users", name, "container"], config));
   }
   return found;
 }

@@ -14,11 +14,15 @@ export type CapsuleErrorCode =
   | "STATE_DIR_UNWRITABLE"
   /** A well-known password on an address other than loopback. */
   | "WEAK_PASSWORD_ON_PUBLIC_ADDRESS"
+  /** The config webhook's CA, client certificate or key cannot be read or used. */
+  | "WEBHOOK_TLS_INVALID"
   /** capsule's static tools (sftp-server, scp, rsync, socat) are missing a file. */
   | "TOOLS_INCOMPLETE"
   // Sessions
   /** A user holds `limits.sessionsPerUser` sessions already. */
   | "SESSION_CAP_REACHED"
+  /** The config webhook gave no usable settings for a login. */
+  | "LOGIN_SETTINGS_FAILED"
   /** A user holds `limits.connectionsPerUser` connections already. */
   | "CONNECTION_CAP_REACHED"
   /** The server holds `limits.containers` containers already. */

@@ -1,3 +1,4 @@
+import type { ConnectionIdentity } from "../auth/mod.ts";
 import type { ContainerConfig } from "../config/types.ts";
 import { describeError } from "../errors/mod.ts";
 import type { ConnectionContainers } from "../lifecycle/mod.ts";
@@ -12,8 +13,8 @@ import type { TunnelDecision, TunnelRequest } from "./tunnel.ts";
 export interface LocalForwarderOptions {
   /** The containers of each connection's running sessions. */
   containers: ConnectionContainers;
-  /** A user's container settings (forwarding policy, user, shell). */
-  containerFor(user: string): ContainerConfig;
+  /** A connection's container settings (forwarding policy, user, shell). */
+  containerFor(owner: ConnectionIdentity): ContainerConfig;
   /** Forwarded channels per connection, shared with remote and agent forwarding. */
   budget: ForwardBudget;
   /** Milliseconds the relay gets to connect (default 10 s). */
@@ -48,7 +49,7 @@ export class LocalForwarder {
   /** Decides on one forwarded channel; see {@linkcode TunnelDecision}. */
   async open(request: TunnelRequest): Promise<TunnelDecision> {
     const { connectionId, identity } = request;
-    const container = this.#options.containerFor(identity.username);
+    const container = this.#options.containerFor({ connectionId, identity });
     if (!container.forwarding.local) {
       return prohibited("local forwarding is off for this user (container.forwarding.local)");
     }

@@ -1,3 +1,4 @@
+import type { ConnectionIdentity } from "../auth/mod.ts";
 import type { ContainerConfig } from "../config/types.ts";
 import { describeError } from "../errors/mod.ts";
 import type { ConnectionContainers } from "../lifecycle/mod.ts";
@@ -21,8 +22,8 @@ export type ForwardEvent = "forward.open" | "forward.close" | "forward.refused";
 export interface RemoteForwarderOptions {
   /** The containers of each connection's running sessions. */
   containers: ConnectionContainers;
-  /** A user's container settings (forwarding policy, user, shell). */
-  containerFor(user: string): ContainerConfig;
+  /** A connection's container settings (forwarding policy, user, shell). */
+  containerFor(owner: ConnectionIdentity): ContainerConfig;
   /** Forwarded channels per connection, shared with local forwarding. */
   budget: ForwardBudget;
   /** Listeners one connection may hold (read at each request); 0 for no cap. */
@@ -139,7 +140,7 @@ export class RemoteForwarder implements RemoteForwarding {
       this.#refused(forwards, "remote", fieldsOf(target), reason, true);
       return { refused: reason };
     };
-    const container = this.#options.containerFor(forwards.owner.identity.username);
+    const container = this.#options.containerFor(forwards.owner);
     if (!container.forwarding.remote) {
       return refused("remote forwarding is off for this user (container.forwarding.remote)");
     }
@@ -259,7 +260,7 @@ export class RemoteForwarder implements RemoteForwarding {
   agentSocket(connectionId: string): { socket: string } | { refused: string } {
     const forwards = this.#connections.get(connectionId);
     if (!forwards) return { refused: "the connection is gone" };
-    const container = this.#options.containerFor(forwards.owner.identity.username);
+    const container = this.#options.containerFor(forwards.owner);
     if (!container.forwarding.agent) {
       return { refused: "agent forwarding is off for this user (container.forwarding.agent)" };
     }
@@ -283,7 +284,7 @@ export class RemoteForwarder implements RemoteForwarding {
     const forwards = this.#connections.get(connectionId);
     const agent = forwards?.agent;
     if (!forwards || !agent || agent.relays.has(containerId)) return;
-    const container = this.#options.containerFor(forwards.owner.identity.username);
+    const container = this.#options.containerFor(forwards.owner);
     const started = RelayListener.start(
       this.#runtime,
       containerId,

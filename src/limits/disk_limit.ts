@@ -13,9 +13,14 @@ import { formatBytes } from "./format_bytes.ts";
  */
 export type DiskMechanism = "quota" | "watch" | "none";
 
-/** Every container profile of a config: the global one and each user's. */
+/** Every container profile of a config: the global one, each named profile, and each user's. */
 function profiles(config: Config) {
-  return [undefined, ...Object.keys(config.users)].map((user) => resolveContainer(config, user));
+  return [
+    ...Object.keys(config.profiles).map((profile) =>
+      resolveContainer(config, undefined, { profile })
+    ),
+    ...[undefined, ...Object.keys(config.users)].map((user) => resolveContainer(config, user)),
+  ];
 }
 
 /**

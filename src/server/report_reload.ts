@@ -2,7 +2,7 @@ import type { Config } from "../config/types.ts";
 import type { Logger } from "../log/mod.ts";
 
 /** Names of the top-level settings a reload applies; the rest need a restart. */
-const APPLIED = new Set(["users", "auth", "container", "limits"]);
+const APPLIED = new Set(["users", "auth", "container", "profiles", "limits"]);
 
 /**
  * Logs what a reload changes: users added, removed and changed, and settings
@@ -29,6 +29,7 @@ export function reportReload(before: Config, after: Config, logger: Logger): voi
     users_changed: changed,
     auth_changed: JSON.stringify(before.auth) !== JSON.stringify(after.auth),
     container_changed: JSON.stringify(before.container) !== JSON.stringify(after.container),
+    profiles_changed: JSON.stringify(before.profiles) !== JSON.stringify(after.profiles),
   });
   if (needRestart.length > 0) {
     logger.warn("config.reload_needs_restart", { settings: needRestart });

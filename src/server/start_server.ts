@@ -8,6 +8,8 @@ import {
   parseMaxStartups,
   resolveContainer,
 } from "../config/mod.ts";
+import { ConfigWebhook, WebhookClient, webhookHttpClient } from "../webhook/mod.ts";
+import { ConnectionSettings } from "./connection_settings.ts";
 import type { Config, ContainerConfig } from "../config/types.ts";
 import { CapsuleError, describeError } from "../errors/mod.ts";
 import { ForwardBudget, LocalForwarder, RemoteForwarder } from "../forward/mod.ts";
@@ -112,6 +114,8 @@ export async function startServer(
     logger,
   });
   let current = config;
+  const webhook = await openConfigWebhook(config);
+  const settings = new ConnectionSettings({ config: () => current, webhook: webhook?.hook });
   const instance = instanceOf(config);
   const live = new Set<string>();
   const sweeper = new OrphanSweeper(runtime, {
@@ -156,12 +160,12 @@ export async function startServer(
   const forwardBudget = new ForwardBudget(() => current.limits.forwardsPerConnection);
   const forwarder = new LocalForwarder(runtime, {
     containers: connectionContainers,
-    containerFor: (user) => resolveContainer(current, user),
+    containerFor: (owner) => settings.containerFor(owner),
     budget: forwardBudget,
   });
   const remoteForwarder = new RemoteForwarder(runtime, {
     containers: connectionContainers,
-    containerFor: (user) => resolveContainer(current, user),
+    containerFor: (owner) => settings.containerFor(owner),
     budget: forwardBudget,
     maxListeners: () => current.limits.listenersPerConnection,
     holdShared: (connectionId, user, container) =>
@@ -184,7 +188,7 @@ export async function startServer(
     ...(config.recording.dir !== ""
       ? { recording: { dir: resolve(config.recording.dir), input: config.recording.input } }
       : {}),
-    containerFor: (user) => resolveContainer(current, user),
+    containerFor: (owner) => settings.containerFor(owner),
     track: (release) => {
       releases.add(release);
       void release.finally(() => releases.delete(release));
@@ -200,8 +204,10 @@ export async function startServer(
     onConnectionClose: (connectionId) => {
       caps.closeConnection(connectionId);
       shared.connectionClosed(connectionId);
+      settings.forget(connectionId);
     },
     admit: (connectionId, identity) => caps.openConnection(identity.username, connectionId),
+    ...(webhook ? { prepare: (login, signal) => settings.login(login, signal) } : {}),
     openTunnel: auditTunnels((request) => forwarder.open(request), observe.recorder),
     remote: remoteForwarder,
     openSession: (connection) => {
@@ -216,10 +222,7 @@ export async function startServer(
           ? refusedSessionChain(connection.refused, observe.sessions)
           : handler,
         refusal: (request) => {
-          const reason = refusalOf(
-            request,
-            resolveContainer(current, connection.identity.username),
-          );
+          const reason = refusalOf(request, settings.containerFor(connection));
           if (reason !== undefined) {
             observe.recorder.record("session.refused", {
               connection: connection.connectionId,
@@ -266,6 +269,7 @@ export async function startServer(
     await withinMs(CLEANUP_LIMIT_MS, Promise.all([shared.close(), pool.close()]));
     await server.close();
     await observe.close();
+    webhook?.close();
     throw error;
   }
 
@@ -299,6 +303,7 @@ export async function startServer(
       if (!tidied) logger.warn("server.cleanup_timeout", { limit_ms: CLEANUP_LIMIT_MS });
       await withinMs(CLEANUP_LIMIT_MS, sweeper.sweep());
       await observe.close();
+      webhook?.close();
       logger.info("server.stopped");
     },
     reload(next) {
@@ -325,15 +330,44 @@ export async function startServer(
   };
 }
 
+/** The config webhook of `config`, if it has one, and how to close its HTTP client. */
+async function openConfigWebhook(
+  config: Config,
+): Promise<{ hook: ConfigWebhook; close(): void } | undefined> {
+  const settings = config.webhooks.config;
+  if (settings.url === "") return undefined;
+  let httpClient: Deno.HttpClient | undefined;
+  try {
+    httpClient = await webhookHttpClient(settings);
+  } catch (error) {
+    throw new CapsuleError(
+      "WEBHOOK_TLS_INVALID",
+      `Cannot use the TLS files of "webhooks.config": ${describeError(error)}`,
+      { cause: error },
+    );
+  }
+  const client = new WebhookClient({
+    url: settings.url,
+    timeoutMs: settings.timeout * 1000,
+    retries: settings.retries,
+    httpClient,
+  });
+  return { hook: new ConfigWebhook(client), close: () => httpClient?.close() };
+}
+
 /**
- * The container profiles that get a warm pool: the global one, and those of
- * users who set `pool` themselves. A user who only changes other settings
- * (their own mounts, say) gets fresh containers, so idle containers grow
- * with what the operator asked for, not with the number of users.
+ * The container profiles that get a warm pool: the global one, the named
+ * profiles that set `pool`, and the users who set `pool` themselves. A user
+ * who only changes other settings (their own mounts, say) gets fresh
+ * containers, so idle containers grow with what the operator asked for, not
+ * with the number of users.
  */
 function pooledProfiles(config: Config): ContainerConfig[] {
   return [
     resolveContainer(config, undefined),
+    ...Object.entries(config.profiles)
+      .filter(([, profile]) => profile.pool !== undefined)
+      .map(([profile]) => resolveContainer(config, undefined, { profile })),
     ...Object.entries(config.users)
       .filter(([, user]) => user.container?.pool !== undefined)
       .map(([name]) => resolveContainer(config, name)),

@@ -1,3 +1,4 @@
+import type { ConnectionIdentity } from "../auth/mod.ts";
 import type { ContainerConfig } from "../config/types.ts";
 import { CapsuleError, describeError, shellNotFound } from "../errors/mod.ts";
 import type { RunningProcess } from "../runtime/mod.ts";
@@ -10,8 +11,11 @@ import type { ExitStatus, SessionContext, SessionHandler } from "./session_conte
 
 /** Options of {@linkcode containerHandler}. */
 export interface ContainerHandlerOptions {
-  /** The container settings for a user (global settings with the user's overrides). */
-  containerFor(username: string): ContainerConfig;
+  /**
+   * The container settings of a session's connection (the global settings,
+   * its profile's, its user's overrides, a config webhook's answer).
+   */
+  containerFor(owner: ConnectionIdentity): ContainerConfig;
   /**
    * Takes the release of a session's container (its removal, mostly), which
    * then finishes after the client has its exit status: removing a container
@@ -59,7 +63,7 @@ export function containerHandler(
   options: ContainerHandlerOptions,
 ): SessionHandler {
   return async (ctx) => {
-    const container = options.containerFor(ctx.identity.username);
+    const container = options.containerFor(ctx);
     const placed = await placement.launch(ctx, container);
     const unplace = options.onPlaced?.(ctx, placed.process.containerId);
     const end = () => placed.end();

@@ -28,7 +28,24 @@ export interface ConnectionState {
   onAuthenticated(): void;
   /** Destroys the socket at once, for a peer that will not close it. */
   drop(): void;
+  /** When the login deadline passes, on `performance.now()`'s clock. */
+  loginDeadline: number;
+  /** The client's SSH version line, once known. */
+  clientVersion?: string;
 }
+
+/** A login just accepted, before the client is told. */
+export interface AcceptedLogin {
+  connectionId: string;
+  identity: Identity;
+  /** The client's `ip:port`. */
+  remote: string;
+  clientVersion?: string | undefined;
+  logger: Logger;
+}
+
+/** How long before the login deadline {@linkcode ConnectionDeps.prepare} is cut short. */
+const PREPARE_MARGIN_MS = 500;
 
 /** How long a peer gets to close its side after we end the connection. */
 const CLOSE_GRACE_MS = 5_000;
@@ -44,6 +61,13 @@ export interface ConnectionDeps {
   ): Session;
   /** Whether an authenticated connection may run anything; the reason if not. */
   admit(connectionId: string, identity: Identity): Error | undefined;
+  /**
+   * Called once a login is accepted, before the client is told: gets what the
+   * connection needs (its settings from a webhook); the reason if it may run
+   * nothing. `signal` aborts shortly before the login deadline and when the
+   * client leaves.
+   */
+  prepare?(login: AcceptedLogin, signal: AbortSignal): Promise<Error | undefined>;
   /** Forwarded channels; without it they are refused by ssh2 ("administratively prohibited"). */
   openTunnel?: TunnelOpener;
   /** Remote and agent forwarding; without it `tcpip-forward` requests are refused. */
@@ -72,6 +96,10 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
   };
   const sessions = new Set<Session>();
   let identity: Identity | undefined;
+  /** Why `prepare` refused the login, if it did. */
+  let unprepared: Error | undefined;
+  /** Aborted when the client leaves. */
+  const gone = new AbortController();
   let failures = 0;
   let idleTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -143,6 +171,16 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
             }
             : {}),
         });
+        if (deps.prepare) {
+          unprepared = await prepare(deps.prepare, {
+            connectionId: id,
+            identity,
+            remote: state.remote,
+            clientVersion: state.clientVersion,
+            logger: logger.child({ user: identity.username }),
+          });
+          if (gone.signal.aborted) return;
+        }
       }
       ctx.accept();
       return;
@@ -162,7 +200,7 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
     state.onAuthenticated();
     const user = identity;
     const userLogger = logger.child({ user: user.username });
-    const refused = deps.admit(id, user);
+    const refused = unprepared ?? deps.admit(id, user);
     if (refused) {
       // Its first session tells the user why; a client that opens none
       // (`ssh -N`) is closed a little later all the same.
@@ -204,6 +242,7 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
     });
   });
   client.on("close", () => {
+    gone.abort();
     clearTimeout(idleTimer);
     clearTimeout(dropTimer);
     clearTimeout(refusedTimer);
@@ -223,6 +262,25 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
     void Promise.allSettled(ending).then(() => deps.observer?.closed(closed));
     deps.onClose(id);
   });
+
+  /** Runs `deps.prepare` within the login deadline (less a margin) and while the client stays. */
+  async function prepare(
+    run: NonNullable<ConnectionDeps["prepare"]>,
+    login: AcceptedLogin,
+  ): Promise<Error | undefined> {
+    const limit = new AbortController();
+    const timer = setTimeout(
+      () => limit.abort(),
+      Math.max(0, state.loginDeadline - performance.now() - PREPARE_MARGIN_MS),
+    );
+    try {
+      return await run(login, AbortSignal.any([limit.signal, gone.signal]));
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 }
 
 /** The IP address of a `host:port` remote (IPv6 included). */

@@ -13,7 +13,9 @@ import { ALGORITHMS } from "./algorithms.ts";
 import type { ConnectionLimits } from "./connection_limits.ts";
 import type { ConnectionObserver } from "./connection_observer.ts";
 import type { HostKey } from "./host_keys.ts";
-import { type ConnectionState, serveConnection } from "./_connection.ts";
+import { type AcceptedLogin, type ConnectionState, serveConnection } from "./_connection.ts";
+
+export type { AcceptedLogin } from "./_connection.ts";
 
 /** What the server knows about a connection when a session opens on it. */
 export interface ConnectionInfo {
@@ -41,6 +43,12 @@ export interface SshServerOptions {
    * anything (a per-user cap), or `undefined` to let it in.
    */
   admit?(connectionId: string, identity: Identity): Error | undefined;
+  /**
+   * Called once a login is accepted, before the client is told: gets the
+   * connection's settings (a config webhook); the reason if it may run
+   * nothing. Its signal aborts shortly before the login deadline.
+   */
+  prepare?(login: AcceptedLogin, signal: AbortSignal): Promise<Error | undefined>;
   /** Decides on and serves forwarded channels (`ssh -L`, `-D`); none refuses them all. */
   openTunnel?: TunnelOpener;
   /** Remote and agent forwarding (`ssh -R`, `ssh -A`); none refuses `-R`. */
@@ -169,6 +177,7 @@ export class SshServer {
       authenticated: false,
       failedAuth: false,
       timedOut: false,
+      loginDeadline: performance.now() + this.#limits.loginTimeoutMs,
       drop: () => socket.destroy(),
       onAuthenticated: () => {
         state.authenticated = true;
@@ -213,6 +222,7 @@ export class SshServer {
     this.#connections.add(client);
     client.once("close", () => this.#connections.delete(client));
     const software = info.header.versions.software.slice(0, 64);
+    state.clientVersion = info.header.identRaw.slice(0, 255);
     state.logger.info("connection.open", { remote: state.remote, client: software });
     this.#options.observer?.opened({ id: state.id, remote: state.remote, client: software });
     serveConnection(client, state, {
@@ -222,6 +232,7 @@ export class SshServer {
       stopping: () => this.#stopped,
       onClose: (connectionId) => this.#options.onConnectionClose?.(connectionId),
       admit: (connectionId, identity) => this.#options.admit?.(connectionId, identity),
+      ...(this.#options.prepare ? { prepare: this.#options.prepare } : {}),
       ...(this.#options.openTunnel ? { openTunnel: this.#options.openTunnel } : {}),
       ...(this.#options.remote ? { remote: this.#options.remote } : {}),
       track: (session) => this.#sessions.add(session),

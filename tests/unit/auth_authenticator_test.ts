@@ -13,7 +13,12 @@ import { createLogger, type LogRecord } from "../../src/log/mod.ts";
 
 /** An `auth` section: the defaults with `anyUserKeysFiles` set. */
 function authOf(auth: { anyUserKeysFiles: string[] }) {
-  return { trustedUserCAKeys: [], revokedCertificates: { serials: [], keys: [] }, ...auth };
+  return {
+    trustedUserCAKeys: [],
+    revokedCertificates: { serials: [], keys: [] },
+    principalProfiles: {},
+    ...auth,
+  };
 }
 
 /** A synthetic SSH wire blob: enough for the authenticator, which never parses key math. */

@@ -72,9 +72,9 @@ Deno.test("LocalForwarder refuses by policy before anything runs in a container"
   const base = defaultConfig().container;
   const forwarder = new LocalForwarder(runtime, {
     containers,
-    containerFor: (user) => ({
+    containerFor: (owner) => ({
       ...base,
-      forwarding: { ...base.forwarding, local: user !== "closed" },
+      forwarding: { ...base.forwarding, local: owner.identity.username !== "closed" },
     }),
     budget: new ForwardBudget(() => 1),
   });

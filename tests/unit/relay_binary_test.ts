@@ -310,11 +310,10 @@ Deno.test("relay passes the peer's EOF on and keeps the other direction open", a
     let got = "";
     while (got.length < 10) got += text(buffer.subarray(0, (await conn.read(buffer))!));
     assert.equal(got, "still here");
-    assert.equal(
-      windowBytes((await relay.expect("W", id)).payload) +
-        windowBytes((await relay.expect("W", id)).payload),
-      10,
-    );
+    // One window frame per write to the socket: one or two, as the two frames were read.
+    let acknowledged = 0;
+    while (acknowledged < 10) acknowledged += windowBytes((await relay.expect("W", id)).payload);
+    assert.equal(acknowledged, 10);
     // Not closed yet: the relay waits for capsule's side.
     await sleep(100);
     assert.deepEqual(relay.queued, []);
