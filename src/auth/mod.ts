@@ -10,4 +10,6 @@ export * from "./well_known_passwords.ts";
 export * from "./source_address.ts";
 export * from "./user_certificate.ts";
 export * from "./base32.ts";
+export * from "./second_factor.ts";
 export * from "./totp.ts";
+export * from "./totp_factor.ts";
