@@ -5,6 +5,7 @@ import { describeError } from "../errors/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Session } from "../session/mod.ts";
 import { handleLogin } from "./_login.ts";
+import { allowRepeatedUserauthRequest } from "./_repeated_service_request.ts";
 import type { ConnectionLimits } from "./connection_limits.ts";
 import type { ConnectionObserver } from "./connection_observer.ts";
 import { wireSession } from "./_wire_session.ts";
@@ -102,6 +103,9 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
     state.closeReason ??= "error";
     logger.warn("connection.error", { error: describeError(error) });
   });
+  if (!allowRepeatedUserauthRequest(client)) {
+    logger.warn("connection.ssh2_internals_missing", { feature: "repeated ssh-userauth requests" });
+  }
   const identityOf = handleLogin(client, {
     authenticator: deps.authenticator,
     logger,
