@@ -6,6 +6,7 @@ import {
   type Identity,
   type SecondFactor,
 } from "../auth/mod.ts";
+import { describeError } from "../errors/mod.ts";
 import type { LogFields, Logger } from "../log/mod.ts";
 import { type AuthDecision, authenticate } from "./authenticate.ts";
 import type { ConnectionObserver } from "./connection_observer.ts";
@@ -100,7 +101,19 @@ export function handleLogin(client: Connection, deps: LoginDeps): () => Identity
       return;
     }
     const factor = login.left[0]!;
-    const result = await askSecondFactor(ctx as unknown as Prompter, factor, login.identity);
+    let result: Awaited<ReturnType<typeof askSecondFactor>>;
+    try {
+      result = await askSecondFactor(ctx as unknown as Prompter, factor, login.identity);
+    } catch (error) {
+      // A factor that fails (an outside service down, say) refuses; it never lets in.
+      logger.error("auth.error", {
+        user,
+        method: ctx.method,
+        second_factor: factor.name,
+        error: describeError(error),
+      });
+      result = { ok: false, reason: "second factor failed", aborted: false };
+    }
     if (!result.ok && result.aborted) return; // ssh2 answers the request that replaced it
     const last = login.left.length === 1;
     observe(ctx, result.ok ? (last ? true : "partial") : false, undefined, factor.name);
