@@ -123,6 +123,8 @@ ensure_test_tools() {
   command -v plink >/dev/null || missing+=(putty-tools)
   command -v asciinema >/dev/null || missing+=(asciinema)
   { command -v ps && command -v pgrep; } >/dev/null || missing+=(procps)
+  # TOTP codes for tests/e2e/totp_e2e_test.ts.
+  command -v oathtool >/dev/null || missing+=(oathtool)
   /usr/bin/python3 -c 'import paramiko' >/dev/null 2>&1 || missing+=(python3-paramiko)
   /usr/bin/python3 -c 'import asyncssh' >/dev/null 2>&1 || missing+=(python3-asyncssh)
   # The SFTP, scp and rsync clients of tests/e2e/sftp_e2e_test.ts.

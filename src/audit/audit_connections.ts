@@ -3,20 +3,33 @@ import type { AuditRecorder } from "./audit_event.ts";
 
 /**
  * Turns what the SSH layer observes into audit events: `connection.open`,
- * `auth` (every attempt, `result` accepted or rejected, the key's
- * fingerprint for public keys) and `connection.close` (reason, duration).
+ * `auth` (every attempt, `result` accepted, partial (a second factor is
+ * owed) or rejected, the key's fingerprint for public keys) and `connection.close` (reason, duration).
  */
 export function auditConnections(recorder: AuditRecorder): ConnectionObserver {
   return {
     opened({ id, remote, client }) {
       recorder.record("connection.open", { connection: id, remote, client });
     },
-    authAttempt({ connection, user, method, accepted, query, fingerprint, certificate }) {
+    authAttempt(
+      {
+        connection,
+        user,
+        method,
+        accepted,
+        partial,
+        secondFactor,
+        query,
+        fingerprint,
+        certificate,
+      },
+    ) {
       recorder.record("auth", {
         connection,
         user,
         method,
-        result: accepted ? "accepted" : "rejected",
+        result: accepted ? "accepted" : partial ? "partial" : "rejected",
+        ...(secondFactor !== undefined ? { second_factor: secondFactor } : {}),
         ...(query ? { query: true } : {}),
         ...(fingerprint !== undefined ? { fingerprint } : {}),
         ...(certificate

@@ -5,6 +5,8 @@ import { type Logger, silentLogger } from "../log/mod.ts";
 import type { Identity } from "./identity.ts";
 import { hashPassword, verifyPassword } from "./password_hash.ts";
 import { fingerprintSha256, keysEqual, parseAuthorizedKeys, type PublicKey } from "./public_key.ts";
+import type { SecondFactor } from "./second_factor.ts";
+import { TotpFactor } from "./totp_factor.ts";
 import { type CertificateCheck, verifyUserCertificate } from "./user_certificate.ts";
 
 /** The parts of the configuration an {@linkcode Authenticator} reads. */
@@ -24,6 +26,13 @@ export interface AuthenticatorOptions {
   readFile?: (path: string) => Promise<string>;
   /** Checks a password against a hash (default {@linkcode verifyPassword}); a seam for tests. */
   verifyPassword?: (password: string, hash: string) => Promise<boolean>;
+  /**
+   * Steps asked after TOTP of the users they are {@linkcode SecondFactor.required}
+   * for (an auth webhook's questions, say); default none.
+   */
+  secondFactors?: readonly SecondFactor[];
+  /** Unix milliseconds now, for TOTP; a seam for tests. */
+  now?: () => number;
 }
 
 /** A login name `auth.anyUserKeysFiles` accepts, as `useradd` would by default. */
@@ -59,6 +68,7 @@ export class Authenticator {
   readonly #readFile: (path: string) => Promise<string>;
   readonly #verifyPassword: (password: string, hash: string) => Promise<boolean>;
   #dummyHash: Promise<string> | undefined;
+  readonly #secondFactors: readonly SecondFactor[];
 
   /**
    * @param config users and the `auth` section
@@ -69,6 +79,13 @@ export class Authenticator {
     this.#logger = options.logger ?? silentLogger();
     this.#readFile = options.readFile ?? ((path) => Deno.readTextFile(path));
     this.#verifyPassword = options.verifyPassword ?? verifyPassword;
+    const totp = new TotpFactor({
+      userOf: (username) => this.#user(username),
+      readFile: (path) => this.#readFile(expandHome(path)),
+      logger: this.#logger,
+      ...(options.now ? { now: options.now } : {}),
+    });
+    this.#secondFactors = [totp, ...(options.secondFactors ?? [])];
   }
 
   /** Replaces the users and `auth` settings, e.g. after a config reload. */
@@ -76,7 +93,20 @@ export class Authenticator {
     this.#config = { users: config.users, auth: config.auth };
   }
 
-  /** The methods a client may try, e.g. to answer the `none` method. */
+  /**
+   * The steps `identity`, which passed a first factor, must pass too, in
+   * order: TOTP for a user with a secret, then any others configured. Empty
+   * when the first factor is enough.
+   */
+  secondFactorsFor(identity: Identity): SecondFactor[] {
+    return this.#secondFactors.filter((factor) => factor.required(identity));
+  }
+
+  /**
+   * The methods a client may try, e.g. to answer the `none` method.
+   * `keyboard-interactive` is never among them: it is offered only as the
+   * second step, once a first factor succeeded.
+   */
   methods(): Array<"password" | "publickey"> {
     const users = Object.values(this.#config.users);
     const methods: Array<"password" | "publickey"> = [];

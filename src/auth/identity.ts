@@ -3,7 +3,7 @@ import type { CertificateGrant } from "./user_certificate.ts";
 /**
  * Who an SSH connection authenticated as, and how. Produced only after a
  * credential was verified: a matching password, or a public key whose
- * signature the SSH layer checked.
+ * signature the SSH layer checked (and then any second factor the user has).
  */
 export interface Identity {
   /** The user name the client logged in with. */
@@ -17,6 +17,8 @@ export interface Identity {
    * `force-command`, and the pty, port and agent forwarding it permits).
    */
   certificate?: CertificateGrant;
+  /** The second factors passed after `method`, in order (e.g. `["totp"]`). */
+  secondFactors?: readonly string[];
 }
 
 /** An authenticated connection: its id and who it authenticated as. */

@@ -7,6 +7,7 @@ import { hashPasswordCommand } from "./hash_password_command.ts";
 import { keygenCommand } from "./keygen_command.ts";
 import { InterruptedError } from "./read_password.ts";
 import { serveCommand } from "./serve_command.ts";
+import { totpSecretCommand } from "./totp_secret_command.ts";
 import { UsageError } from "./usage_error.ts";
 import { versionCommand } from "./version_command.ts";
 
@@ -14,6 +15,7 @@ const COMMANDS: readonly Command[] = [
   serveCommand,
   keygenCommand,
   hashPasswordCommand,
+  totpSecretCommand,
   checkConfigCommand,
   configSchemaCommand,
   versionCommand,

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { _didYouMean } from "./_did_you_mean.ts";
-import { _keysAt, type _ZodNode } from "./_zod_nodes.ts";
+import { _keysAt, _nodesAt, type _ZodNode } from "./_zod_nodes.ts";
+import { _isSecret } from "./secret_schema.ts";
 import { type ConfigPath, describeValue, formatPath } from "./config_path.ts";
 
 /** One problem a schema found in its input, in capsule's words. */
@@ -84,14 +85,14 @@ export function _issuesFrom(
             !branch.some((i) => i.code === "invalid_type" && i.path.length === 0)
           );
           if (typed.length === 1) add(typed[0]!, relative);
-          else found.push(mismatch(path, issue, input, relative));
+          else found.push(mismatch(path, issue, input, relative, root));
           break;
         }
         default:
           found.push(
             issue.code === "invalid_type" && issue.input === undefined
               ? { path, message: `missing option "${at}"` }
-              : mismatch(path, issue, input, relative),
+              : mismatch(path, issue, input, relative, root),
           );
       }
     }
@@ -110,19 +111,23 @@ function segment(key: PropertyKey): string | number {
   return typeof key === "number" ? key : String(key);
 }
 
-/** `"<path>" must be <message>: got <value>`, quoting the value as written where it was. */
+/**
+ * `"<path>" must be <message>: got <value>`, quoting the value as written
+ * where it was; a secret's value is never quoted.
+ */
 function mismatch(
   path: ConfigPath,
   issue: z.core.$ZodIssue,
   input: unknown,
   relative: readonly PropertyKey[],
+  root: _ZodNode,
 ): Issue {
   const written = valueAt(input, relative);
   const got = written.found ? written.value : issue.input;
-  return {
-    path,
-    message: `"${formatPath(path)}" must be ${issue.message}: got ${describeValue(got)}`,
-  };
+  const shown = typeof got === "string" && _nodesAt(root, relative).some(_isSecret)
+    ? "a value not shown (a secret)"
+    : describeValue(got);
+  return { path, message: `"${formatPath(path)}" must be ${issue.message}: got ${shown}` };
 }
 
 /** The value at `path` in the input; not found when a transform made it (a mount's short form). */

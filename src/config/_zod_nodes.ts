@@ -57,10 +57,10 @@ function alternatives(node: _ZodNode): readonly _ZodNode[] {
 }
 
 /**
- * The known keys of the mapping at `path` in the input that `root` validates
- * (the first mapping among a union's options), or `[]` when there is none.
+ * The schemas that may see the input at `path` under `root`, past wrappers
+ * (every option of a union that has the path).
  */
-export function _keysAt(root: _ZodNode, path: readonly PropertyKey[]): string[] {
+export function _nodesAt(root: _ZodNode, path: readonly PropertyKey[]): _ZodNode[] {
   let nodes = [_inputSide(root)];
   for (const segment of path) {
     nodes = nodes.flatMap(alternatives).flatMap((node) => {
@@ -73,7 +73,15 @@ export function _keysAt(root: _ZodNode, path: readonly PropertyKey[]): string[] 
       return [];
     });
   }
-  for (const node of nodes.flatMap(alternatives)) {
+  return nodes.flatMap(alternatives);
+}
+
+/**
+ * The known keys of the mapping at `path` in the input that `root` validates
+ * (the first mapping among a union's options), or `[]` when there is none.
+ */
+export function _keysAt(root: _ZodNode, path: readonly PropertyKey[]): string[] {
+  for (const node of _nodesAt(root, path)) {
     const def = defOf(node);
     if (def.type === "object") return Object.keys(def.shape);
   }

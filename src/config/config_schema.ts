@@ -7,8 +7,10 @@ import { LimitsConfig, UserLimitsConfig } from "./limits_schema.ts";
 import { overrides } from "./object_schema.ts";
 import { type ObjectSchema, schemaOf } from "./schema.ts";
 import { PROFILE_NAME, PROFILE_NAME_EXPECTED, profileName } from "./profile_name_schema.ts";
+import { secret } from "./secret_schema.ts";
 import { ServerConfig } from "./server_schema.ts";
 import { WebhookConfig } from "./webhook_schema.ts";
+import { base32Decode } from "../auth/base32.ts";
 import {
   boolean,
   integer,
@@ -34,7 +36,19 @@ export const UnsafeConfig = object({
 /** Settings that weaken isolation; each must be named to be allowed. */
 export type UnsafeConfig = z.output<typeof UnsafeConfig>;
 
-/** A user allowed to log in; only `passwordHash` and the key lists say how. */
+const TOTP_SECRET =
+  `a base32 TOTP secret of at least 26 characters (128 bits), like "capsule totp-secret" makes`;
+
+/** A TOTP secret: base32 (RFC 4648) of at least 128 bits, RFC 4226's minimum. */
+const totpSecret = secret(
+  matching(/^[A-Za-z2-7]{26,}=*$/, TOTP_SECRET)
+    .refine((text) => base32Decode(text) !== null, { error: TOTP_SECRET }),
+);
+
+/**
+ * A user allowed to log in; `passwordHash`, the key lists and `auth`'s CAs
+ * say how, `totpSecret` or `totpSecretFile` add a second factor.
+ */
 export const UserConfig = object({
   // A pattern, not .startsWith(): zod writes that as a format no JSON Schema validator knows.
   passwordHash: matching(
@@ -54,6 +68,16 @@ export const UserConfig = object({
       "The container profile (a key of `profiles`) this user's settings start from, over the global ones.",
     )
     .exactOptional(),
+  totpSecret: totpSecret
+    .describe(
+      "Base32 TOTP secret (`capsule totp-secret`): after a password, key or certificate, the user is also asked a code (RFC 6238: SHA-1, 30 s, 6 digits). Never logged.",
+    )
+    .exactOptional(),
+  totpSecretFile: hostPath()
+    .describe(
+      "A file holding the base32 TOTP secret instead of `totpSecret` (read at each login; `~` is expanded). An unreadable file refuses the user's logins.",
+    )
+    .exactOptional(),
   container: overrides(ContainerConfig)
     .describe("Overrides of the global (and profile) container settings for this user.")
     .default({}),
@@ -62,6 +86,9 @@ export const UserConfig = object({
       "Overrides of `limits.sessionsPerUser` and `limits.connectionsPerUser` for this user.",
     )
     .exactOptional(),
+}).refine((user) => user.totpSecret === undefined || user.totpSecretFile === undefined, {
+  error: `left out when "totpSecret" is set (one secret per user)`,
+  path: ["totpSecretFile"],
 });
 /** A user allowed to log in. */
 export type UserConfig = z.output<typeof UserConfig>;

@@ -1,10 +1,11 @@
 // @ts-types="@types/ssh2"
 import type { Connection } from "ssh2";
-import { type Authenticator, fingerprintSha256, type Identity } from "../auth/mod.ts";
+import type { Authenticator, Identity } from "../auth/mod.ts";
 import { describeError } from "../errors/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Session } from "../session/mod.ts";
-import { authenticate } from "./authenticate.ts";
+import { handleLogin } from "./_login.ts";
+import { allowRepeatedUserauthRequest } from "./_repeated_service_request.ts";
 import type { ConnectionLimits } from "./connection_limits.ts";
 import type { ConnectionObserver } from "./connection_observer.ts";
 import { wireSession } from "./_wire_session.ts";
@@ -100,7 +101,6 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
   let unprepared: Error | undefined;
   /** Aborted when the client leaves. */
   const gone = new AbortController();
-  let failures = 0;
   let idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   const armIdle = () => {
@@ -131,68 +131,37 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
     state.closeReason ??= "error";
     logger.warn("connection.error", { error: describeError(error) });
   });
-  client.on("authentication", async (ctx) => {
-    const decision = await authenticate(ctx, deps.authenticator, logger, ipOf(state.remote));
-    deps.observer?.authAttempt({
-      connection: id,
-      user: ctx.username.slice(0, 64),
-      method: ctx.method,
-      accepted: decision.accept,
-      query: ctx.method === "publickey" && !ctx.signature,
-      ...(ctx.method === "publickey"
-        ? {
-          fingerprint: (decision.accept && decision.identity?.keyFingerprint) ||
-            fingerprintSha256(new Uint8Array(ctx.key.data)),
-        }
-        : {}),
-      ...(decision.accept && decision.identity?.certificate
-        ? {
-          certificate: {
-            keyId: decision.identity.certificate.keyId,
-            serial: decision.identity.certificate.serial,
-          },
-        }
-        : {}),
-    });
-    if (decision.accept) {
-      // Set before accept(): ssh2 emits "ready" from inside accept().
-      if (decision.identity) {
-        identity = decision.identity;
-        logger.info("auth.accepted", {
-          user: identity.username,
-          method: identity.method,
-          ...(identity.keyFingerprint ? { fingerprint: identity.keyFingerprint } : {}),
-          ...(identity.certificate
-            ? {
-              certificate_id: identity.certificate.keyId.slice(0, 255),
-              certificate_serial: identity.certificate.serial,
-              certificate_principals: identity.certificate.principals.slice(0, 32),
-              certificate_ca: identity.certificate.ca,
-            }
-            : {}),
-        });
-        if (deps.prepare) {
-          unprepared = await prepare(deps.prepare, {
-            connectionId: id,
-            identity,
-            remote: state.remote,
-            clientVersion: state.clientVersion,
-            logger: logger.child({ user: identity.username }),
-          });
-          if (gone.signal.aborted) return;
-        }
-      }
-      ctx.accept();
-      return;
-    }
-    if (decision.counts) state.failedAuth = true;
-    ctx.reject(deps.authenticator.methods());
-    if (decision.counts && ++failures >= deps.limits.maxAuthTries) {
+  if (!allowRepeatedUserauthRequest(client)) {
+    logger.warn("connection.ssh2_internals_missing", { feature: "repeated ssh-userauth requests" });
+  }
+  const identityOf = handleLogin(client, {
+    authenticator: deps.authenticator,
+    logger,
+    connectionId: id,
+    address: ipOf(state.remote),
+    maxAuthTries: deps.limits.maxAuthTries,
+    observer: deps.observer,
+    onFailure: () => {
+      state.failedAuth = true;
+    },
+    onTooManyFailures: (failures) => {
       logger.info("auth.too_many_failures", { failures });
       endFor("auth_failures");
-    }
+    },
+    beforeAccept: async (who) => {
+      if (!deps.prepare) return true;
+      unprepared = await prepare(deps.prepare, {
+        connectionId: id,
+        identity: who,
+        remote: state.remote,
+        clientVersion: state.clientVersion,
+        logger: logger.child({ user: who.username }),
+      });
+      return !gone.signal.aborted;
+    },
   });
   client.on("ready", () => {
+    identity = identityOf();
     if (!identity) {
       endFor("no_identity");
       return;

@@ -9,13 +9,18 @@ export interface ConnectionObserver {
   /**
    * One authentication request. `query`: a public key offered without a
    * signature ("would you accept this key?"), which authenticates nothing.
-   * Never a password or key material: only the key's fingerprint.
+   * `partial`: the credential was right but another step is owed (a second
+   * factor); `accepted` is then false. Never a password, a code or key
+   * material: only the key's fingerprint.
    */
   authAttempt(attempt: {
     connection: string;
     user: string;
     method: string;
     accepted: boolean;
+    partial?: boolean;
+    /** The second factor a keyboard-interactive attempt answered, e.g. `totp`. */
+    secondFactor?: string;
     query: boolean;
     fingerprint?: string;
     /** The OpenSSH user certificate an accepted login used. */

@@ -78,7 +78,15 @@ Deno.test("runCli() prints the usage for --help, -h and help, exit 0", async (t)
       assert.equal(code, 0);
       assert.equal(stderr, "");
       assert.match(stdout, /^capsule: an SSH server/);
-      for (const command of ["serve", "keygen", "hash-password", "check-config", "version"]) {
+      const commands = [
+        "serve",
+        "keygen",
+        "hash-password",
+        "totp-secret",
+        "check-config",
+        "version",
+      ];
+      for (const command of commands) {
         assert.match(stdout, new RegExp(`^  ${command} `, "m"));
       }
     });
@@ -86,7 +94,8 @@ Deno.test("runCli() prints the usage for --help, -h and help, exit 0", async (t)
 });
 
 Deno.test("runCli() prints each command's help for --help and help COMMAND", async (t) => {
-  for (const command of ["serve", "keygen", "hash-password", "check-config", "version"]) {
+  const commands = ["serve", "keygen", "hash-password", "totp-secret", "check-config", "version"];
+  for (const command of commands) {
     await t.step(command, async () => {
       for (const argv of [[command, "--help"], [command, "-h"], ["help", command]]) {
         const { code, stdout, stderr, served } = await run(argv);
@@ -377,5 +386,42 @@ Deno.test("runCli() version prints capsule's and Deno's versions", async () => {
     const { code, stdout } = await run(argv);
     assert.equal(code, 0);
     assert.equal(stdout, `capsule 1.2.3 (Deno ${Deno.version.deno})\n`);
+  }
+});
+
+Deno.test("runCli() totp-secret prints a new secret and its otpauth URI", async () => {
+  const first = await run(["totp-secret", "alice"]);
+  assert.equal(first.code, 0, first.stderr);
+  const [secret, uri, ...rest] = first.stdout.split("\n");
+  assert.deepEqual(rest, [""]);
+  assert.match(secret!, /^[A-Z2-7]{32}$/);
+  const parsed = new URL(uri!);
+  assert.equal(parsed.protocol, "otpauth:");
+  assert.equal(parsed.host, "totp");
+  assert.equal(parsed.pathname, "/capsule:alice");
+  assert.equal(parsed.searchParams.get("secret"), secret);
+  assert.equal(parsed.searchParams.get("issuer"), "capsule");
+  assert.equal(parsed.searchParams.get("algorithm"), "SHA1");
+  assert.equal(parsed.searchParams.get("digits"), "6");
+  assert.equal(parsed.searchParams.get("period"), "30");
+  const second = await run(["totp-secret", "--issuer", "ssh.example.com", "alice"]);
+  assert.notEqual(second.stdout.split("\n")[0], secret, "the same secret twice");
+  assert.match(second.stdout, /otpauth:\/\/totp\/ssh\.example\.com:alice\?/);
+});
+
+Deno.test("runCli() totp-secret refuses a missing or bad user name with exit 2", async (t) => {
+  const cases: [string[], RegExp][] = [
+    [["totp-secret"], /missing argument USER/],
+    [["totp-secret", "alice", "bob"], /unexpected argument "bob"/],
+    [["totp-secret", "al ice"], /USER must be a user name/],
+    [["totp-secret", "--issuer", "a:b", "alice"], /--issuer must be a name without ":"/],
+  ];
+  for (const [argv, message] of cases) {
+    await t.step(argv.join(" "), async () => {
+      const result = await run(argv);
+      assert.equal(result.code, 2);
+      assert.equal(result.stdout, "");
+      assert.match(result.stderr, message);
+    });
   }
 });

@@ -331,3 +331,55 @@ Deno.test("loadConfig() refuses isolation-weakening settings unless named unsafe
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("loadConfig() reads a TOTP secret or its file, and never quotes a bad secret", async (t) => {
+  await withDir(async (dir) => {
+    const file = `${dir}/config.yaml`;
+    const secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+    await t.step("inline or as a file, relative to the config", async () => {
+      await Deno.writeTextFile(
+        file,
+        [
+          "users:",
+          "  alice:",
+          `    totpSecret: ${secret.toLowerCase()}`,
+          "  bob:",
+          "    totpSecretFile: secrets/bob",
+        ].join("\n"),
+      );
+      const config = await loadConfig({ file, env: { HOME } });
+      assert.equal(config.users["alice"]?.totpSecret, secret.toLowerCase());
+      assert.equal(config.users["bob"]?.totpSecretFile, `${dir}/secrets/bob`);
+    });
+    const cases: [string, string[], RegExp][] = [
+      [
+        "a character outside base32",
+        [`    totpSecret: ${secret.slice(0, -1)}1`],
+        /"users\.alice\.totpSecret" must be a base32 TOTP secret/,
+      ],
+      [
+        "fewer than 128 bits",
+        [`    totpSecret: ${secret.slice(0, 24)}`],
+        /"users\.alice\.totpSecret" must be a base32 TOTP secret of at least 26 characters/,
+      ],
+      [
+        "a length no encoder makes",
+        [`    totpSecret: ${secret}AAA`],
+        /"users\.alice\.totpSecret" must be a base32 TOTP secret/,
+      ],
+      [
+        "both a secret and a file",
+        [`    totpSecret: ${secret}`, "    totpSecretFile: /etc/secret"],
+        /"users\.alice\.totpSecretFile" must be left out when "totpSecret" is set/,
+      ],
+    ];
+    for (const [name, lines, message] of cases) {
+      await t.step(name, async () => {
+        await Deno.writeTextFile(file, ["users:", "  alice:", ...lines].join("\n"));
+        const error = await configError(loadConfig({ file, env: { HOME } }));
+        assert.match(error.message, message);
+        assert.doesNotMatch(error.message, /GEZDG/, "the secret is quoted");
+      });
+    }
+  });
+});
