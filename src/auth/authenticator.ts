@@ -5,7 +5,7 @@ import { type Logger, silentLogger } from "../log/mod.ts";
 import type { Identity } from "./identity.ts";
 import { hashPassword, verifyPassword } from "./password_hash.ts";
 import { fingerprintSha256, keysEqual, parseAuthorizedKeys, type PublicKey } from "./public_key.ts";
-import type { SecondFactor } from "./second_factor.ts";
+import { outsideChallengeFactor, type SecondFactor } from "./second_factor.ts";
 import { TotpFactor } from "./totp_factor.ts";
 import { type CertificateCheck, verifyUserCertificate } from "./user_certificate.ts";
 
@@ -24,6 +24,11 @@ export interface AuthenticatorOptions {
    * `Deno.errors.NotFound` means the file does not exist.
    */
   readFile?: (path: string) => Promise<string>;
+  /**
+   * Logins are also decided outside the config (the auth webhook): both
+   * `password` and `publickey` are offered whatever the config's users have.
+   */
+  outside?: boolean;
   /** Checks a password against a hash (default {@linkcode verifyPassword}); a seam for tests. */
   verifyPassword?: (password: string, hash: string) => Promise<boolean>;
   /**
@@ -67,6 +72,7 @@ export class Authenticator {
   readonly #logger: Logger;
   readonly #readFile: (path: string) => Promise<string>;
   readonly #verifyPassword: (password: string, hash: string) => Promise<boolean>;
+  readonly #outside: boolean;
   #dummyHash: Promise<string> | undefined;
   readonly #secondFactors: readonly SecondFactor[];
 
@@ -79,13 +85,14 @@ export class Authenticator {
     this.#logger = options.logger ?? silentLogger();
     this.#readFile = options.readFile ?? ((path) => Deno.readTextFile(path));
     this.#verifyPassword = options.verifyPassword ?? verifyPassword;
+    this.#outside = options.outside ?? false;
     const totp = new TotpFactor({
       userOf: (username) => this.#user(username),
       readFile: (path) => this.#readFile(expandHome(path)),
       logger: this.#logger,
       ...(options.now ? { now: options.now } : {}),
     });
-    this.#secondFactors = [totp, ...(options.secondFactors ?? [])];
+    this.#secondFactors = [totp, outsideChallengeFactor, ...(options.secondFactors ?? [])];
   }
 
   /** Replaces the users and `auth` settings, e.g. after a config reload. */
@@ -108,6 +115,7 @@ export class Authenticator {
    * second step, once a first factor succeeded.
    */
   methods(): Array<"password" | "publickey"> {
+    if (this.#outside) return ["publickey", "password"];
     const users = Object.values(this.#config.users);
     const methods: Array<"password" | "publickey"> = [];
     const hasKeys = this.#anyUserKeysFiles().length > 0 ||

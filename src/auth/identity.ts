@@ -1,3 +1,4 @@
+import type { Challenge } from "./second_factor.ts";
 import type { CertificateGrant } from "./user_certificate.ts";
 
 /**
@@ -19,6 +20,13 @@ export interface Identity {
   certificate?: CertificateGrant;
   /** The second factors passed after `method`, in order (e.g. `["totp"]`). */
   secondFactors?: readonly string[];
+  /** The container profile the auth webhook named for this login. */
+  profile?: string;
+  /**
+   * Questions the auth webhook still asks after the first factor; the SSH
+   * layer asks them as a second step (see `outsideChallengeFactor`).
+   */
+  pendingChallenge?: Challenge;
 }
 
 /** An authenticated connection: its id and who it authenticated as. */

@@ -44,3 +44,13 @@ export interface SecondFactor {
   /** The first round of questions for `identity`. */
   challenge(identity: Identity): Promise<Challenge>;
 }
+
+/**
+ * The questions an outside service (the auth webhook) asked after a first
+ * factor: a step for exactly the logins that carry them.
+ */
+export const outsideChallengeFactor: SecondFactor = {
+  name: "webhook",
+  required: (identity) => identity.pendingChallenge !== undefined,
+  challenge: (identity) => Promise.resolve(identity.pendingChallenge!),
+};

@@ -9,7 +9,7 @@ import { type ObjectSchema, schemaOf } from "./schema.ts";
 import { PROFILE_NAME, PROFILE_NAME_EXPECTED, profileName } from "./profile_name_schema.ts";
 import { secret } from "./secret_schema.ts";
 import { ServerConfig } from "./server_schema.ts";
-import { WebhookConfig } from "./webhook_schema.ts";
+import { AuthWebhookConfig, WebhookConfig } from "./webhook_schema.ts";
 import { base32Decode } from "../auth/base32.ts";
 import {
   boolean,
@@ -185,6 +185,11 @@ export const Config = object({
     )
     .default({}),
   webhooks: object({
+    auth: AuthWebhookConfig
+      .describe(
+        "Logins from outside: when a password or a verified public key is not one of the config's, capsule asks this endpoint; it may allow, deny, ask further questions (keyboard-interactive) and name a profile. Fails closed.",
+      )
+      .prefault({}),
     config: WebhookConfig
       .describe(
         "Per-connection container settings: after each login capsule POSTs who logged in, and the answer (capsule's or ContainerSSH's shape) picks a profile and overrides settings. Fails closed.",

@@ -18,4 +18,4 @@ export type { LimitsConfig, UserLimitsConfig } from "./limits_schema.ts";
 export type { MountConfig } from "./mount_schema.ts";
 export type { PenaltyConfig, ServerConfig } from "./server_schema.ts";
 export type { Ulimit, UlimitsConfig } from "./ulimits_schema.ts";
-export type { WebhookConfig } from "./webhook_schema.ts";
+export type { AuthWebhookConfig, WebhookConfig } from "./webhook_schema.ts";

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { hostPath } from "./host_path_schema.ts";
-import { integer, number, object, string } from "./value_schemas.ts";
+import { isLoopbackHost } from "./is_loopback_host.ts";
+import { integer, number, object, oneOf, string } from "./value_schemas.ts";
 
 /** An `http://` or `https://` URL without user info; `""` turns the webhook off. */
 function webhookUrl(): z.ZodString {
@@ -19,11 +20,8 @@ function webhookUrl(): z.ZodString {
   );
 }
 
-/**
- * An HTTP endpoint capsule calls: where, how long each call may take, how
- * often it is retried, and the TLS material that authenticates both ends.
- */
-export const WebhookConfig = object({
+/** The settings every webhook has. */
+const webhookFields = {
   url: webhookUrl()
     .describe("Where capsule POSTs its JSON request; empty to turn the webhook off.")
     .default(""),
@@ -46,9 +44,49 @@ export const WebhookConfig = object({
   clientKey: hostPath()
     .describe("PEM file of the private key of `clientCert`.")
     .exactOptional(),
-}).refine((hook) => (hook.clientCert === undefined) === (hook.clientKey === undefined), {
+};
+
+const BOTH_OR_NEITHER = {
   error: "both or neither of clientCert and clientKey",
   path: ["clientKey"],
-});
+};
+
+/**
+ * An HTTP endpoint capsule calls: where, how long each call may take, how
+ * often it is retried, and the TLS material that authenticates both ends.
+ */
+export const WebhookConfig = object(webhookFields).refine(
+  (hook) => (hook.clientCert === undefined) === (hook.clientKey === undefined),
+  BOTH_OR_NEITHER,
+);
 /** An HTTP endpoint capsule calls. */
 export type WebhookConfig = z.output<typeof WebhookConfig>;
+
+/**
+ * The auth webhook: a webhook, the shape of its requests, and a URL that
+ * keeps passwords off the network (`https://`, or `http://` to this machine).
+ */
+export const AuthWebhookConfig = object({
+  ...webhookFields,
+  format: oneOf(["capsule", "containerssh"] as const)
+    .describe(
+      "`capsule`: one endpoint, capsule's versioned request and answer (allow, deny, prompts, a profile). `containerssh`: ContainerSSH's `/password` and `/pubkey` endpoints under `url`, so an existing ContainerSSH auth server works unchanged.",
+    )
+    .default("capsule"),
+}).refine(
+  (hook) => (hook.clientCert === undefined) === (hook.clientKey === undefined),
+  BOTH_OR_NEITHER,
+).refine(
+  (hook) => {
+    if (hook.url === "") return true;
+    const url = new URL(hook.url);
+    return url.protocol === "https:" || isLoopbackHost(url.hostname);
+  },
+  {
+    error:
+      "an https:// URL, or http:// to a loopback address: passwords must not cross a network in clear",
+    path: ["url"],
+  },
+);
+/** The auth webhook's settings. */
+export type AuthWebhookConfig = z.output<typeof AuthWebhookConfig>;

@@ -52,6 +52,7 @@ export class ConnectionSettings {
     const chosen = profileFor(config, {
       username: identity.username,
       principals: identity.certificate?.principals,
+      profile: identity.profile,
     });
     const started = performance.now();
     const failed = (reason: string, fields: Record<string, string | number> = {}) => {
@@ -122,9 +123,9 @@ export class ConnectionSettings {
     const answered = this.#answered.get(owner.connectionId);
     if (answered) return structuredClone(answered);
     const config = this.#options.config();
-    const { username, certificate } = owner.identity;
+    const { username, certificate, profile } = owner.identity;
     return resolveContainer(config, username, {
-      profile: profileFor(config, { username, principals: certificate?.principals }),
+      profile: profileFor(config, { username, principals: certificate?.principals, profile }),
     });
   }
 

@@ -8,9 +8,9 @@ import {
   parseMaxStartups,
   resolveContainer,
 } from "../config/mod.ts";
-import { ConfigWebhook, WebhookClient, webhookHttpClient } from "../webhook/mod.ts";
+import { AuthWebhook, ConfigWebhook, WebhookClient, webhookHttpClient } from "../webhook/mod.ts";
 import { ConnectionSettings } from "./connection_settings.ts";
-import type { Config, ContainerConfig } from "../config/types.ts";
+import type { Config, ContainerConfig, WebhookConfig } from "../config/types.ts";
 import { CapsuleError, describeError } from "../errors/mod.ts";
 import { ForwardBudget, LocalForwarder, RemoteForwarder } from "../forward/mod.ts";
 import {
@@ -115,6 +115,7 @@ export async function startServer(
   });
   let current = config;
   const webhook = await openConfigWebhook(config);
+  const authWebhook = await openAuthWebhook(config);
   const settings = new ConnectionSettings({ config: () => current, webhook: webhook?.hook });
   const instance = instanceOf(config);
   const live = new Set<string>();
@@ -143,7 +144,7 @@ export async function startServer(
   if (disk === "watch") diskWatcher.start();
   const caps = new UserCaps((user) => limitsFor(current, user));
 
-  const authenticator = new Authenticator(config, { logger });
+  const authenticator = new Authenticator(config, { logger, outside: authWebhook !== undefined });
   const envAllow = new EnvAllowList(config.session.envAllow);
   const pool = new WarmPool(runtime, {
     instance,
@@ -208,6 +209,14 @@ export async function startServer(
     },
     admit: (connectionId, identity) => caps.openConnection(identity.username, connectionId),
     ...(webhook ? { prepare: (login, signal) => settings.login(login, signal) } : {}),
+    ...(authWebhook
+      ? {
+        authWebhook: {
+          webhook: authWebhook.hook,
+          knowsProfile: (name: string) => Object.hasOwn(current.profiles, name),
+        },
+      }
+      : {}),
     openTunnel: auditTunnels((request) => forwarder.open(request), observe.recorder),
     remote: remoteForwarder,
     openSession: (connection) => {
@@ -270,6 +279,7 @@ export async function startServer(
     await server.close();
     await observe.close();
     webhook?.close();
+    authWebhook?.close();
     throw error;
   }
 
@@ -304,6 +314,7 @@ export async function startServer(
       await withinMs(CLEANUP_LIMIT_MS, sweeper.sweep());
       await observe.close();
       webhook?.close();
+      authWebhook?.close();
       logger.info("server.stopped");
     },
     reload(next) {
@@ -330,22 +341,29 @@ export async function startServer(
   };
 }
 
+/** The HTTP client of a webhook's TLS files, read now; a clear error for the operator if they cannot be used. */
+async function tlsClientOf(
+  name: string,
+  settings: WebhookConfig,
+): Promise<Deno.HttpClient | undefined> {
+  try {
+    return await webhookHttpClient(settings);
+  } catch (error) {
+    throw new CapsuleError(
+      "WEBHOOK_TLS_INVALID",
+      `Cannot use the TLS files of "webhooks.${name}": ${describeError(error)}`,
+      { cause: error },
+    );
+  }
+}
+
 /** The config webhook of `config`, if it has one, and how to close its HTTP client. */
 async function openConfigWebhook(
   config: Config,
 ): Promise<{ hook: ConfigWebhook; close(): void } | undefined> {
   const settings = config.webhooks.config;
   if (settings.url === "") return undefined;
-  let httpClient: Deno.HttpClient | undefined;
-  try {
-    httpClient = await webhookHttpClient(settings);
-  } catch (error) {
-    throw new CapsuleError(
-      "WEBHOOK_TLS_INVALID",
-      `Cannot use the TLS files of "webhooks.config": ${describeError(error)}`,
-      { cause: error },
-    );
-  }
+  const httpClient = await tlsClientOf("config", settings);
   const client = new WebhookClient({
     url: settings.url,
     timeoutMs: settings.timeout * 1000,
@@ -353,6 +371,16 @@ async function openConfigWebhook(
     httpClient,
   });
   return { hook: new ConfigWebhook(client), close: () => httpClient?.close() };
+}
+
+/** The auth webhook of `config`, if it has one, and how to close its HTTP client. */
+async function openAuthWebhook(
+  config: Config,
+): Promise<{ hook: AuthWebhook; close(): void } | undefined> {
+  const settings = config.webhooks.auth;
+  if (settings.url === "") return undefined;
+  const httpClient = await tlsClientOf("auth", settings);
+  return { hook: new AuthWebhook(settings, httpClient), close: () => httpClient?.close() };
 }
 
 /**

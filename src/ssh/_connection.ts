@@ -12,6 +12,7 @@ import { wireSession } from "./_wire_session.ts";
 import { wireTunnels } from "./_wire_tunnels.ts";
 import { wireRemote } from "./_wire_remote.ts";
 import type { RemoteForwarding, TunnelOpener } from "../forward/mod.ts";
+import type { AuthWebhook } from "../webhook/mod.ts";
 
 /** What is known of a connection from accept on. */
 export interface ConnectionState {
@@ -69,6 +70,8 @@ export interface ConnectionDeps {
    * client leaves.
    */
   prepare?(login: AcceptedLogin, signal: AbortSignal): Promise<Error | undefined>;
+  /** The auth webhook, for credentials the config does not know. */
+  authWebhook?: { webhook: AuthWebhook; knowsProfile(name: string): boolean } | undefined;
   /** Forwarded channels; without it they are refused by ssh2 ("administratively prohibited"). */
   openTunnel?: TunnelOpener;
   /** Remote and agent forwarding; without it `tcpip-forward` requests are refused. */
@@ -147,6 +150,22 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
     onTooManyFailures: (failures) => {
       logger.info("auth.too_many_failures", { failures });
       endFor("auth_failures");
+    },
+    outside: (username) => {
+      const hook = deps.authWebhook;
+      if (!hook) return undefined;
+      const deadline = AbortSignal.timeout(Math.max(0, state.loginDeadline - performance.now()));
+      return {
+        webhook: hook.webhook,
+        knowsProfile: (name) => hook.knowsProfile(name),
+        signal: AbortSignal.any([deadline, gone.signal]),
+        login: {
+          username,
+          connectionId: id,
+          remoteAddress: state.remote,
+          clientVersion: state.clientVersion,
+        },
+      };
     },
     beforeAccept: async (who) => {
       if (!deps.prepare) return true;

@@ -8,7 +8,7 @@ import {
 } from "../auth/mod.ts";
 import { describeError } from "../errors/mod.ts";
 import type { LogFields, Logger } from "../log/mod.ts";
-import { type AuthDecision, authenticate } from "./authenticate.ts";
+import { type AuthDecision, authenticate, type OutsideLogin } from "./authenticate.ts";
 import type { ConnectionObserver } from "./connection_observer.ts";
 import { askSecondFactor, type Prompter } from "./_second_factor.ts";
 
@@ -30,6 +30,11 @@ export interface LoginDeps {
    * webhook); `false` when the client left meanwhile, and nothing is answered.
    */
   beforeAccept?(identity: Identity): Promise<boolean>;
+  /**
+   * The auth webhook for credentials the config does not know, with the
+   * login's username filled in per request.
+   */
+  outside?(username: string): OutsideLogin | undefined;
 }
 
 /** The second step, after a first factor got partial success. */
@@ -154,6 +159,7 @@ export function handleLogin(client: Connection, deps: LoginDeps): () => Identity
       deps.authenticator,
       logger,
       deps.address,
+      deps.outside?.(ctx.username.slice(0, 64)),
     );
     const found = decision.accept ? decision.identity : undefined;
     const factors = found ? deps.authenticator.secondFactorsFor(found) : [];

@@ -11,6 +11,17 @@ import {
 } from "../auth/mod.ts";
 import { describeError } from "../errors/mod.ts";
 import type { Logger } from "../log/mod.ts";
+import type { AuthLogin, AuthVerdict, AuthWebhook } from "../webhook/mod.ts";
+
+/** Logins the config does not know, decided by the auth webhook. */
+export interface OutsideLogin {
+  webhook: AuthWebhook;
+  login: AuthLogin;
+  /** Aborts at the login deadline, or when the client leaves. */
+  signal: AbortSignal;
+  /** Whether `profiles` has a profile of this name (an answer may name one). */
+  knowsProfile(name: string): boolean;
+}
 
 /** User names capsule accepts: what `useradd` accepts, at most 32 characters. */
 const USER_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/i;
@@ -31,6 +42,11 @@ export type AuthDecision =
  * offered without a signature (the "would you accept this key?" query) may
  * be accepted but never yields an identity.
  *
+ * A credential the config does not know goes to the auth webhook, when
+ * there is one (`outside`): a password as typed, a key only once its
+ * signature checked out (a key query is answered "yes" so that the client
+ * signs).
+ *
  * @param address the client's IP address (a certificate's `source-address`)
  */
 export async function authenticate(
@@ -38,6 +54,7 @@ export async function authenticate(
   authenticator: Authenticator,
   logger: Logger,
   address: string,
+  outside?: OutsideLogin,
 ): Promise<AuthDecision> {
   const user = ctx.username.slice(0, 64);
   const refuse = (reason: string, counts = true): AuthDecision => {
@@ -49,7 +66,15 @@ export async function authenticate(
     switch (ctx.method) {
       case "password": {
         const identity = await authenticator.checkPassword(ctx.username, ctx.password);
-        return identity ? { accept: true, identity } : refuse("wrong user or password");
+        if (identity) return { accept: true, identity };
+        if (!outside) return refuse("wrong user or password");
+        const verdict = await outside.webhook.password(outside.login, ctx.password, outside.signal);
+        return outsideDecision(
+          verdict,
+          { username: ctx.username, method: "password" },
+          outside,
+          refuse,
+        );
       }
       case "publickey": {
         if (isCertificateAlgo(ctx.key.algo)) {
@@ -58,7 +83,8 @@ export async function authenticate(
         const offer = { algo: ctx.key.algo, data: new Uint8Array(ctx.key.data) };
         if (!ctx.signature || !ctx.blob) {
           // The query: acceptable or not, but nothing is authenticated here.
-          return await authenticator.acceptsKey(ctx.username, offer)
+          // With the auth webhook, any key may be worth a signature: it decides after.
+          return outside || await authenticator.acceptsKey(ctx.username, offer)
             ? { accept: true, identity: undefined }
             : refuse("key not authorized", false);
         }
@@ -71,7 +97,21 @@ export async function authenticate(
           return refuse("bad signature");
         }
         const identity = await authenticator.identityForVerifiedKey(ctx.username, offer);
-        return identity ? { accept: true, identity } : refuse("key not authorized");
+        if (identity) return { accept: true, identity };
+        if (!outside) return refuse("key not authorized");
+        const fingerprint = fingerprintSha256(offer.data);
+        const verdict = await outside.webhook.publicKey(
+          outside.login,
+          authorizedKeyLine(offer.data),
+          fingerprint,
+          outside.signal,
+        );
+        return outsideDecision(
+          verdict,
+          { username: ctx.username, method: "publickey", keyFingerprint: fingerprint },
+          outside,
+          refuse,
+        );
       }
       case "none":
         return refuse("method none", false);
@@ -189,4 +229,34 @@ async function certificateLogin(
       certificate: check.grant,
     },
   };
+}
+
+/** The auth webhook's verdict as a decision: a profile it names must exist; its questions come next. */
+function outsideDecision(
+  verdict: AuthVerdict,
+  identity: Identity,
+  outside: OutsideLogin,
+  refuse: (reason: string) => AuthDecision,
+): AuthDecision {
+  if (verdict.result === "deny") return refuse(verdict.reason);
+  if (verdict.profile !== undefined && !outside.knowsProfile(verdict.profile)) {
+    return refuse(
+      `auth webhook: the answer names profile "${verdict.profile}", which "profiles" does not define`,
+    );
+  }
+  return {
+    accept: true,
+    identity: {
+      ...identity,
+      ...(verdict.profile !== undefined ? { profile: verdict.profile } : {}),
+      ...(verdict.result === "challenge" ? { pendingChallenge: verdict.challenge } : {}),
+    },
+  };
+}
+
+/** A key's authorized_keys line: its type (the blob's first string) and the blob in base64. */
+function authorizedKeyLine(blob: Uint8Array): string {
+  const length = new DataView(blob.buffer, blob.byteOffset, blob.length).getUint32(0);
+  const type = new TextDecoder().decode(blob.subarray(4, 4 + length));
+  return `${type} ${Buffer.from(blob).toString("base64")}`;
 }

@@ -7,6 +7,7 @@ import type { Authenticator, Identity } from "../auth/mod.ts";
 import { describeError } from "../errors/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { RemoteForwarding, TunnelOpener } from "../forward/mod.ts";
+import type { AuthWebhook } from "../webhook/mod.ts";
 import type { Session } from "../session/mod.ts";
 import { Admission, sourceOf } from "./admission.ts";
 import { ALGORITHMS } from "./algorithms.ts";
@@ -49,6 +50,8 @@ export interface SshServerOptions {
    * nothing. Its signal aborts shortly before the login deadline.
    */
   prepare?(login: AcceptedLogin, signal: AbortSignal): Promise<Error | undefined>;
+  /** The auth webhook, for credentials the config does not know; a profile it names must exist. */
+  authWebhook?: { webhook: AuthWebhook; knowsProfile(name: string): boolean } | undefined;
   /** Decides on and serves forwarded channels (`ssh -L`, `-D`); none refuses them all. */
   openTunnel?: TunnelOpener;
   /** Remote and agent forwarding (`ssh -R`, `ssh -A`); none refuses `-R`. */
@@ -233,6 +236,7 @@ export class SshServer {
       onClose: (connectionId) => this.#options.onConnectionClose?.(connectionId),
       admit: (connectionId, identity) => this.#options.admit?.(connectionId, identity),
       ...(this.#options.prepare ? { prepare: this.#options.prepare } : {}),
+      ...(this.#options.authWebhook ? { authWebhook: this.#options.authWebhook } : {}),
       ...(this.#options.openTunnel ? { openTunnel: this.#options.openTunnel } : {}),
       ...(this.#options.remote ? { remote: this.#options.remote } : {}),
       track: (session) => this.#sessions.add(session),

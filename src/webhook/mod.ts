@@ -5,3 +5,4 @@ export * from "./webhook_http_client.ts";
 export * from "./containerssh_answer.ts";
 export * from "./parse_config_answer.ts";
 export * from "./config_webhook.ts";
+export * from "./auth_webhook.ts";
