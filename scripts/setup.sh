@@ -133,6 +133,10 @@ ensure_test_tools() {
   # curl only speaks sftp:// when built with libssh2, as Debian's is.
   { command -v curl >/dev/null && curl -V | grep -qw sftp; } || missing+=(curl)
   command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || missing+=(debootstrap)
+  # systemd-analyze verify (packaging's units) and systemd-socket-activate
+  # (serve --stdio under an inetd-style launcher).
+  { command -v systemd-analyze && command -v systemd-socket-activate; } >/dev/null ||
+    missing+=(systemd)
   if [ "${#missing[@]}" -gt 0 ]; then
     # Sorted and unique: openssh-client and putty-tools may be listed twice.
     mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
