@@ -140,6 +140,10 @@ ensure_test_tools() {
   # htpasswd for its bcrypt password file.
   command -v docker-registry >/dev/null || missing+=(docker-registry)
   command -v htpasswd >/dev/null || missing+=(apache2-utils)
+  # systemd-analyze verify (packaging's units) and systemd-socket-activate
+  # (serve --stdio under an inetd-style launcher).
+  { command -v systemd-analyze && command -v systemd-socket-activate; } >/dev/null ||
+    missing+=(systemd)
   if [ "${#missing[@]}" -gt 0 ]; then
     # Sorted and unique: openssh-client and putty-tools may be listed twice.
     mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)

@@ -4,6 +4,19 @@ import type { Config } from "../config/mod.ts";
 export interface ServeOptions {
   /** Loads the configuration again from the same file, environment and flags (for SIGHUP). */
   reload(): Promise<Config>;
+  /**
+   * Serve exactly one SSH connection on standard input and output instead of
+   * listening (`serve --stdio`: inetd, systemd's `Accept=yes`, `ProxyCommand`).
+   */
+  stdio?: StdioClient;
+}
+
+/** Who is on the other end of standard input and output, when the caller knows. */
+export interface StdioClient {
+  /** `REMOTE_ADDR`, as inetd-style launchers set it. */
+  remoteAddress?: string;
+  /** `REMOTE_PORT`. */
+  remotePort?: number;
 }
 
 /** Writes text as is (no newline added). */

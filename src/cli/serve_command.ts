@@ -6,6 +6,7 @@ import {
   _flagsOrHelp,
   _HELP_FLAG,
 } from "./_common_flags.ts";
+import type { StdioClient } from "./cli_deps.ts";
 import type { Command } from "./command.ts";
 
 const FLAGS = {
@@ -16,6 +17,7 @@ const FLAGS = {
   "log-format": { type: "string" },
   "state-dir": { type: "string" },
   "host-key": { type: "string", multiple: true },
+  stdio: { type: "boolean" },
 } as const;
 
 /** `capsule serve`: loads the configuration and runs the server (the default command). */
@@ -27,8 +29,16 @@ export const serveCommand: Command = {
 
 Runs the SSH server, giving each session a fresh container. SIGTERM or
 SIGINT stops it gracefully (a second one stops it at once, still removing
-every container); SIGHUP reloads users and keys from the config. Settings come from, lowest first: built-in defaults, the config
-file, CAPSULE_* environment variables, flags.
+every container); SIGHUP reloads users and keys from the config. Settings
+come from, lowest first: built-in defaults, the config file, CAPSULE_*
+environment variables, flags.
+
+With --stdio it serves exactly one SSH connection on standard input and
+output instead of listening (inetd, systemd socket activation with
+Accept=yes, OpenSSH's ProxyCommand), logs only to standard error, and takes
+the client's address from REMOTE_ADDR and REMOTE_PORT when they are set.
+Processes with the same server.instance and server.stateDir share users'
+persistent containers and never sweep each other's live containers.
 
 Flags:
 ${_CONFIG_FLAG_HELP}
@@ -37,6 +47,7 @@ ${_CONFIG_FLAG_HELP}
       --log-format FMT   auto, json or text (log.format)
       --state-dir DIR    Directory for generated state such as host keys (server.stateDir)
       --host-key FILE    Host private key file; repeat for several (server.hostKeys)
+      --stdio            Serve one connection on stdin/stdout instead of listening
   -h, --help             Show this help
 
 Environment (CAPSULE_ + option path; lists comma-separated):
@@ -45,6 +56,7 @@ ${wrap(configEnvNames().join(", "), "  ", 78)}
 Examples:
   capsule serve --config /etc/capsule/config.yaml
   CAPSULE_LOG_LEVEL=debug capsule serve -c config.yaml --listen 127.0.0.1:2022
+  ssh -o ProxyCommand='capsule serve --stdio -c config.yaml' alice@capsule
 `,
   async run(args, context) {
     const values = _flagsOrHelp(args, FLAGS, context, () => this.help());
@@ -63,9 +75,21 @@ Examples:
         cwd: context.cwd,
         flags,
       });
-    return await context.serve(await load(), { reload: load });
+    const config = await load();
+    if (!values.stdio) return await context.serve(config, { reload: load });
+    return await context.serve(config, { reload: load, stdio: stdioClient(context.env) });
   },
 };
+
+/** The client's address as an inetd-style launcher passes it (`REMOTE_ADDR`, `REMOTE_PORT`). */
+function stdioClient(env: Readonly<Record<string, string>>): StdioClient {
+  const address = env["REMOTE_ADDR"];
+  const port = Number(env["REMOTE_PORT"]);
+  return {
+    ...(address ? { remoteAddress: address } : {}),
+    ...(Number.isInteger(port) && port > 0 && port < 65536 ? { remotePort: port } : {}),
+  };
+}
 
 function wrap(text: string, indent: string, width: number): string {
   const lines: string[] = [];

@@ -22,6 +22,11 @@ export interface LoadConfigOptions {
   env?: Readonly<Record<string, string>> | undefined;
   /** Options from the command line. */
   flags?: ConfigFlags | undefined;
+  /**
+   * Settings given as an object (capsule used as a library), over the file
+   * and under the environment; relative paths in it resolve against `cwd`.
+   */
+  values?: Record<string, unknown> | undefined;
   /** Directory for relative paths from the environment and the flags; default the process's. */
   cwd?: string | undefined;
 }
@@ -55,6 +60,13 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
   };
   const layers: [Layer, ...Layer[]] = [defaults];
   if (file !== undefined) layers.push(await _fileLayer(file, cwd));
+  if (options.values !== undefined) {
+    const where = (path: readonly (string | number)[]) => ({
+      where: `config object at "${path.join(".")}"`,
+      order: 0,
+    });
+    layers.push({ raw: options.values, baseDir: cwd, locate: where });
+  }
   const fromEnv = _envLayer(env, cwd);
   layers.push(fromEnv.layer, _flagsLayer(options.flags ?? {}, cwd));
 

@@ -10,7 +10,7 @@ export type CapsuleErrorCode =
   | "HOST_KEY_UNREADABLE"
   /** A host key of a type Deno cannot sign with (ECDSA). */
   | "HOST_KEY_UNSUPPORTED"
-  /** No host key can be generated in `server.stateDir`. */
+  /** `server.stateDir` cannot be written (a generated host key, shared-container claims). */
   | "STATE_DIR_UNWRITABLE"
   /** A well-known password on an address other than loopback. */
   | "WEAK_PASSWORD_ON_PUBLIC_ADDRESS"

@@ -2,6 +2,7 @@ import type { ContainerConfig } from "../config/types.ts";
 import { type ContainerSpec, type ExecSpec, LABELS } from "../runtime/mod.ts";
 import type { SessionContext } from "../session/mod.ts";
 import { sessionCommand, wantsTty } from "./_session_command.ts";
+import { processId } from "./process_beacon.ts";
 
 /** Who a container belongs to, as its labels say. */
 export interface ContainerOwner {
@@ -18,7 +19,10 @@ export interface ContainerOwner {
   connection?: string;
 }
 
-/** The labels of a container: capsule's mark, the instance, the owner, and its expiry. */
+/**
+ * The labels of a container: capsule's mark, the instance, the owner, the
+ * process that made it, and its expiry.
+ */
 export function containerLabels(
   instance: string,
   owner: ContainerOwner,
@@ -31,6 +35,7 @@ export function containerLabels(
     [LABELS.mode]: owner.mode,
     [LABELS.owner]: owner.owner,
     [LABELS.user]: owner.user,
+    [LABELS.process]: processId(),
     ...(owner.session !== undefined ? { [LABELS.session]: owner.session } : {}),
     ...(owner.connection !== undefined ? { [LABELS.connection]: owner.connection } : {}),
     ...(container.maxLifetime > 0

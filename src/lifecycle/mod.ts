@@ -9,3 +9,6 @@ export * from "./placement_by_mode.ts";
 export * from "./orphan_sweeper.ts";
 export * from "./container_alarms.ts";
 export * from "./connection_containers.ts";
+export * from "./process_beacon.ts";
+export * from "./shared_holds.ts";
+export * from "./owner_liveness.ts";

@@ -8,9 +8,10 @@ export interface OrphanSweeperOptions {
   instance: string;
   /**
    * Whether an owner id (a container's `io.capsule.owner` label: a session id,
-   * `connection:<id>`, `user:<name>` or `pool:<id>`) is still in use.
+   * `connection:<id>`, `user:<name>` or `pool:<id>`) is still in use, by this
+   * process or, as the container's other labels may tell, by another one.
    */
-  isLive(owner: string): boolean;
+  isLive(owner: string, labels: Readonly<Record<string, string>>): boolean | Promise<boolean>;
   logger: Logger;
   /** Milliseconds between sweeps. */
   intervalMs: number;
@@ -63,7 +64,19 @@ export class OrphanSweeper {
     for (const container of found) {
       const owner = container.labels[LABELS.owner] ?? container.labels[LABELS.session] ?? "";
       const expires = Number(container.labels[LABELS.expires] ?? Infinity);
-      if (isLive(owner) && !(expires + EXPIRY_MARGIN_MS < now)) continue;
+      if (expires + EXPIRY_MARGIN_MS >= now || Number.isNaN(expires)) {
+        let live: boolean;
+        try {
+          live = await isLive(owner, container.labels);
+        } catch (error) {
+          logger.warn("sweep.judge_failed", {
+            container: container.id.slice(0, 12),
+            error: describeError(error),
+          });
+          continue; // when in doubt, keep it
+        }
+        if (live) continue;
+      }
       try {
         await this.#runtime.remove(container.id);
         removed++;

@@ -1,7 +1,12 @@
 import type { ContainerConfig } from "../config/types.ts";
 import { CapsuleError, type CapsuleErrorCode, describeError } from "../errors/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import type { ContainerRuntime, RunningProcess } from "../runtime/mod.ts";
+import {
+  type ContainerRuntime,
+  type ContainerSpec,
+  LABELS,
+  type RunningProcess,
+} from "../runtime/mod.ts";
 import {
   type PlacedProcess,
   type Placement,
@@ -12,6 +17,7 @@ import { containerLabels, hostContainerSpec, sessionExecSpec } from "./_containe
 import { afterMs, lifetimeReason, lifetimeSignal } from "./_lifetime_signal.ts";
 import { clientGone, shuttingDown } from "./_placement_errors.ts";
 import type { ContainerAlarms } from "./container_alarms.ts";
+import type { SharedHolds } from "./shared_holds.ts";
 
 /** Errors that say the shared container is dead: it is removed, so the next session starts afresh. */
 const DEAD_CONTAINER = new Set<CapsuleErrorCode>(["CONTAINER_GONE", "SHELL_NOT_FOUND"]);
@@ -25,6 +31,12 @@ export interface SharedContainersOptions {
   logger: Logger;
   /** Raised for a container over a limit: it goes, and every session in it is told why. */
   alarms?: ContainerAlarms;
+  /**
+   * Claims shared with the other processes of this instance (`serve --stdio`
+   * siblings), for `persistent` containers. Without it, this process assumes
+   * it is the only one.
+   */
+  holds?: SharedHolds;
 }
 
 /** Who takes a hold on a shared container. */
@@ -51,6 +63,12 @@ interface Entry {
   grace: (() => void) | undefined;
   /** Aborted, with the reason for the user, at the maximum lifetime or on an alarm. */
   lifetime: { signal: AbortSignal; cancel(): void };
+  /** The container's name, once known. */
+  name: Promise<string>;
+  /** Changes of this process's claim on the container, in order (persistent mode with holds). */
+  claims: Promise<unknown>;
+  /** Whether this process's claim says it let go (a session that comes back claims it again). */
+  released: boolean;
 }
 
 /**
@@ -113,6 +131,7 @@ export class SharedContainers implements Placement {
     let running: RunningProcess;
     try {
       const id = await entry.ready;
+      await this.#claimAgain(entry);
       if (ctx.signal.aborted) throw clientGone();
       running = await this.#runtime.exec(id, sessionExecSpec(ctx, container));
     } catch (error) {
@@ -160,7 +179,9 @@ export class SharedContainers implements Placement {
     if (this.#closed) throw shuttingDown();
     const entry = this.#hold({ connectionId, username }, container, true);
     try {
-      return await entry.ready;
+      const id = await entry.ready;
+      await this.#claimAgain(entry);
+      return id;
     } catch (error) {
       entry.connections.delete(connectionId);
       throw error;
@@ -211,6 +232,9 @@ export class SharedContainers implements Placement {
       graceMs: mode === "persistent" ? container.gracePeriod * 1000 : 0,
       grace: undefined,
       lifetime,
+      name: containerName(this.#options.instance, key),
+      claims: Promise.resolve(),
+      released: false,
     };
     // Counted as live before the engine knows it, so no sweep can take it.
     this.#options.live.add(key);
@@ -223,23 +247,14 @@ export class SharedContainers implements Placement {
     entry.ready = (async () => {
       await this.#retiring.get(key);
       await this.#runtime.ensureImage(container.image, { policy: container.pull });
-      const spec = hostContainerSpec(
-        container,
-        await containerName(this.#options.instance, key),
-        labels,
-      );
-      let id: string;
-      try {
-        id = await this.#runtime.start(spec);
-      } catch (error) {
-        if (!(error instanceof CapsuleError && error.code === "NAME_IN_USE")) throw error;
-        // Ours from before (a removal that failed, or a crash before the
-        // sweep): the name is this instance's and this owner's alone.
-        this.#options.logger.warn("container.name_in_use", { name: spec.name });
-        await this.#runtime.remove(spec.name);
-        id = await this.#runtime.start(spec);
-      }
-      this.#options.logger.info("container.start", {
+      const spec = hostContainerSpec(container, await entry.name, labels);
+      const holds = mode === "persistent" ? this.#options.holds : undefined;
+      // Another process of this instance may have made it, and may be
+      // removing it: decide under the claims' lock.
+      const { id, adopted } = holds
+        ? await holds.locked(spec.name, (wanted) => this.#startOrAdopt(spec, key, wanted))
+        : await this.#startOrAdopt(spec, key, false);
+      this.#options.logger.info(adopted ? "container.adopt" : "container.start", {
         container: id.slice(0, 12),
         mode,
         user,
@@ -261,6 +276,47 @@ export class SharedContainers implements Placement {
     return entry;
   }
 
+  /**
+   * Starts the container; when its name is taken, takes over the running
+   * container of that name if `wanted` (another process of this instance
+   * holds it, or its grace period runs), else removes it and starts afresh.
+   */
+  async #startOrAdopt(
+    spec: ContainerSpec,
+    key: string,
+    wanted: boolean,
+  ): Promise<{ id: string; adopted: boolean }> {
+    try {
+      return { id: await this.#runtime.start(spec), adopted: false };
+    } catch (error) {
+      if (!(error instanceof CapsuleError && error.code === "NAME_IN_USE")) throw error;
+    }
+    if (wanted) {
+      const found = await this.#runtime.list({
+        [LABELS.managed]: "true",
+        [LABELS.instance]: this.#options.instance,
+        [LABELS.owner]: key,
+      });
+      const running = found.find((c) => c.running !== false);
+      if (running) return { id: running.id, adopted: true };
+    }
+    // Ours from before (a removal that failed, a crash, a grace that ran
+    // out): the name is this instance's and this owner's alone.
+    this.#options.logger.warn("container.name_in_use", { name: spec.name });
+    await this.#runtime.remove(spec.name);
+    return { id: await this.#runtime.start(spec), adopted: false };
+  }
+
+  /** A session comes back to a container this process had let go of: claim it again. */
+  async #claimAgain(entry: Entry): Promise<void> {
+    const holds = entry.mode === "persistent" ? this.#options.holds : undefined;
+    if (!holds || !entry.released) return;
+    entry.released = false;
+    const name = await entry.name;
+    entry.claims = entry.claims.then(() => holds.locked(name, () => Promise.resolve()));
+    await entry.claims;
+  }
+
   /** Called when an SSH connection closes: it no longer holds any container. */
   connectionClosed(connectionId: string): void {
     for (const entry of [...this.#entries.values()]) {
@@ -277,7 +333,47 @@ export class SharedContainers implements Placement {
       return;
     }
     entry.grace?.();
-    entry.grace = afterMs(entry.graceMs, () => void this.#retire(entry));
+    const holds = entry.mode === "persistent" ? this.#options.holds : undefined;
+    if (!holds) {
+      entry.grace = afterMs(entry.graceMs, () => void this.#retire(entry));
+      return;
+    }
+    // Tell the other processes, then wait for the latest grace promised, or
+    // leave the container to whoever promised a later one or holds it.
+    let cancelled = false;
+    entry.grace = () => (cancelled = true);
+    entry.released = true;
+    const released = entry.claims.then(async () =>
+      (holds as SharedHolds).release(await entry.name, entry.graceMs)
+    );
+    entry.claims = released.catch(() => {});
+    released.then(({ retireAt }) => {
+      if (cancelled || this.#entries.get(entry.key) !== entry) return;
+      if (retireAt === undefined) {
+        this.#forget(entry);
+        return;
+      }
+      entry.grace = afterMs(Math.max(0, retireAt - Date.now()), () => void this.#retire(entry));
+    }, (error) => {
+      this.#options.logger.warn("container.release_failed", { error: describeError(error) });
+      if (!cancelled) entry.grace = afterMs(entry.graceMs, () => void this.#retire(entry));
+    });
+  }
+
+  /** Lets go of a container another process of this instance holds or will remove. */
+  #forget(entry: Entry): void {
+    if (this.#entries.get(entry.key) !== entry) return;
+    this.#entries.delete(entry.key);
+    entry.lifetime.cancel();
+    if (!this.#entries.has(entry.key)) this.#options.live.delete(entry.key);
+    entry.ready.then(
+      (id) =>
+        this.#options.logger.child({ user: entry.user }).info("container.leave", {
+          container: id.slice(0, 12),
+          mode: entry.mode,
+        }),
+      () => {},
+    );
   }
 
   #retire(entry: Entry): Promise<void> {
@@ -303,14 +399,33 @@ export class SharedContainers implements Placement {
       return; // never created; its sessions were told why
     }
     try {
-      await this.#runtime.remove(id);
+      const holds = entry.mode === "persistent" ? this.#options.holds : undefined;
+      await entry.claims;
+      const removed = holds
+        ? await holds.retire(await entry.name, () => this.#runtime.remove(id))
+        : (await this.#runtime.remove(id), true);
       this.#options.alarms?.forget(id);
-      log.info("container.remove", { container: id.slice(0, 12), mode: entry.mode });
+      log.info(removed ? "container.remove" : "container.leave", {
+        container: id.slice(0, 12),
+        mode: entry.mode,
+      });
     } catch (error) {
       log.warn("container.remove_failed", { mode: entry.mode, error: describeError(error) });
     } finally {
       // Only after removal, so that no sweep races it; unless a new container took the key.
       if (!this.#entries.has(entry.key)) this.#options.live.delete(entry.key);
+    }
+  }
+
+  /**
+   * Resolves once this process holds no shared container and waits for no
+   * grace period: each was removed, or left to another process of the
+   * instance (a `serve --stdio` process waits for this after its connection).
+   */
+  async settled(): Promise<void> {
+    while (this.#entries.size > 0 || this.#retiring.size > 0) {
+      await Promise.all([...this.#retiring.values()]);
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
     }
   }
 
@@ -322,11 +437,14 @@ export class SharedContainers implements Placement {
   }
 }
 
+/** How often {@linkcode SharedContainers.settled} looks again. */
+const SETTLE_POLL_MS = 100;
+
 /**
  * A container name that is the same for the same instance and owner, so that
  * a second creation fails on the engine instead of making a second container.
  */
-async function containerName(instance: string, key: string): Promise<string> {
+export async function containerName(instance: string, key: string): Promise<string> {
   const digest = await crypto.subtle.digest(
     "SHA-256",
     new TextEncoder().encode(`${instance}\0${key}`),

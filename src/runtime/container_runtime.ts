@@ -130,6 +130,8 @@ export interface ContainerSummary {
   sizeRw?: number;
   /** Creation time, milliseconds since the epoch. */
   createdMs: number;
+  /** Whether it is running (absent when the runtime cannot tell). */
+  running?: boolean;
 }
 
 /** How far a pull has come, as a user waiting for it sees it. */

@@ -246,6 +246,7 @@ export class DockerRuntime implements ContainerRuntime {
       id: c.Id,
       labels: c.Labels ?? {},
       createdMs: c.Created * 1000,
+      running: c.State === "running",
       ...(typeof c.SizeRw === "number" ? { sizeRw: c.SizeRw } : {}),
     }));
   }

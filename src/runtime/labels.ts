@@ -12,6 +12,11 @@ export const LABELS = {
   instance: "io.capsule.instance",
   /** `session`, `connection`, `persistent` or `pool`. */
   mode: "io.capsule.mode",
+  /**
+   * The capsule process that made it (see `processTokens()`): another process
+   * of the same instance leaves it alone while that process lives.
+   */
+  process: "io.capsule.process",
   /** What keeps the container alive: a session id, `connection:<id>`, `user:<name>` or `pool:<id>`. */
   owner: "io.capsule.owner",
   /** When the container reaches its maximum lifetime, in milliseconds since the epoch. */

@@ -1,8 +1,9 @@
-import type { ServeOptions } from "../cli/mod.ts";
+import type { ServeOptions, StdioClient } from "../cli/mod.ts";
 import type { Config } from "../config/types.ts";
 import { CapsuleError, describeError } from "../errors/mod.ts";
 import { createLogger } from "../log/mod.ts";
 import { DockerRuntime } from "../runtime/docker_runtime.ts";
+import { StreamSocket } from "../ssh/mod.ts";
 import { startServer } from "./start_server.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 
@@ -14,6 +15,10 @@ const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
  * `server.drainTimeout` seconds (a second signal cuts that short), closes the
  * rest, removes every container and returns 0. SIGHUP reloads users, keys and
  * container settings without dropping live sessions.
+ *
+ * With `options.stdio` it serves the one connection on standard input and
+ * output, and returns once that has closed and the user's persistent
+ * container is removed or left to another process of the instance.
  *
  * @returns the process exit code
  */
@@ -42,6 +47,7 @@ export async function serve(config: Config, options?: ServeOptions): Promise<num
       logger,
       runtime: new DockerRuntime(config.docker.host),
       version: denoJson.version,
+      ...(options?.stdio ? { listen: false } : {}),
     });
   } catch (error) {
     logger.error("server.start_failed", {
@@ -62,9 +68,41 @@ export async function serve(config: Config, options?: ServeOptions): Promise<num
   };
   Deno.addSignalListener("SIGHUP", onHangup);
 
-  const signal = await stop.promise;
+  const signal = options?.stdio
+    ? await Promise.race([stop.promise, serveStdio(running, options.stdio)])
+    : await stop.promise;
   logger.info("server.shutdown", { signal });
   await running.shutdown({ drainMs: config.server.drainTimeout * 1000, now: now.signal });
   Deno.removeSignalListener("SIGHUP", onHangup);
   return 0;
+}
+
+/**
+ * Serves the connection on standard input and output; once it closed, waits
+ * while this process keeps a persistent container for its grace period.
+ *
+ * @returns why the server stops
+ */
+async function serveStdio(
+  server: { serveSocket(socket: StreamSocket): Promise<void>; settled(): Promise<void> },
+  client: StdioClient,
+): Promise<string> {
+  const socket = new StreamSocket(Deno.stdin.readable, Deno.stdout.writable, {
+    remoteAddress: client.remoteAddress ?? "stdio",
+    ...(client.remotePort !== undefined ? { remotePort: client.remotePort } : {}),
+    // With inetd and socket activation both are the connection's socket: the
+    // client sees it close only once neither descriptor is open.
+    onClose: () => {
+      for (const stream of [Deno.stdin, Deno.stdout]) {
+        try {
+          stream.close();
+        } catch {
+          // Closed with its web stream already.
+        }
+      }
+    },
+  });
+  await server.serveSocket(socket);
+  await server.settled();
+  return "connection_closed";
 }

@@ -18,8 +18,11 @@ import {
   ContainerAlarms,
   FreshContainers,
   OrphanSweeper,
+  ownerLiveness,
   placementByMode,
+  ProcessBeacon,
   SharedContainers,
+  SharedHolds,
   WarmPool,
 } from "../lifecycle/mod.ts";
 import {
@@ -32,7 +35,13 @@ import {
 import type { Logger } from "../log/mod.ts";
 import type { ContainerRuntime } from "../runtime/mod.ts";
 import { EnvAllowList, Session } from "../session/mod.ts";
-import { type ConnectionLimits, loadHostKeys, randomId, SshServer } from "../ssh/mod.ts";
+import {
+  type ConnectionLimits,
+  loadHostKeys,
+  randomId,
+  SshServer,
+  type StreamSocket,
+} from "../ssh/mod.ts";
 import { reportReload } from "./report_reload.ts";
 import {
   chooseDiskLimit,
@@ -48,8 +57,24 @@ import { openObservability } from "./observability.ts";
 
 /** A started capsule server. */
 export interface RunningServer {
-  /** The address actually bound (the port is real even when 0 was asked). */
-  readonly address: { host: string; port: number };
+  /**
+   * The address actually bound (the port is real even when 0 was asked);
+   * `undefined` when started with `listen: false`.
+   */
+  readonly address: { host: string; port: number } | undefined;
+  /**
+   * Serves one SSH connection over `socket` (standard input and output, or
+   * any stream), with the same authentication, limits and containers.
+   *
+   * @returns resolves once the connection has closed
+   */
+  serveSocket(socket: StreamSocket): Promise<void>;
+  /**
+   * Resolves once no shared container is held by this server or waits for
+   * its grace period here: each was removed, or left to another process of
+   * the instance.
+   */
+  settled(): Promise<void>;
   /**
    * Stops accepting, tells every user, lets sessions run on for `drainMs`
    * (or until `now` aborts), then ends the rest and removes every container.
@@ -67,6 +92,12 @@ export interface StartServerOptions {
   runtime: ContainerRuntime;
   /** capsule's version, for the metrics' `capsule_build_info` (default `unknown`). */
   version?: string;
+  /**
+   * Whether to listen on `server.listen` (default `true`). Without it the
+   * server serves only the connections given to `serveSocket`, and runs no
+   * metrics listener (`serve --stdio`: one process per connection).
+   */
+  listen?: boolean;
 }
 
 /** The instance label of a config: `server.instance`, or the listen address. */
@@ -119,13 +150,19 @@ export async function startServer(
   const settings = new ConnectionSettings({ config: () => current, webhook: webhook?.hook });
   const instance = instanceOf(config);
   const live = new Set<string>();
+  // Other processes may serve this instance too (`serve --stdio`, one per
+  // connection): persistent containers are claimed through the state
+  // directory, and the sweep leaves every live process's containers alone.
+  const tokens = await openBeacon(config.server.stateDir);
+  const holds = new SharedHolds({ dir: `${config.server.stateDir}/containers`, tokens });
   const sweeper = new OrphanSweeper(runtime, {
     instance,
-    isLive: (owner) => live.has(owner),
+    isLive: ownerLiveness({ instance, live, tokens, holds }),
     logger,
     intervalMs: config.server.sweepInterval * 1000,
   });
-  // Nothing is live yet: whatever this instance left behind goes.
+  // Nothing of this process is live yet: whatever a dead process of this
+  // instance left behind goes.
   await sweeper.sweep();
   sweeper.start();
   // In the background, so that the first login finds its image there.
@@ -154,7 +191,7 @@ export async function startServer(
     alarms,
   });
   pool.configure(pooledProfiles(config));
-  const shared = new SharedContainers(runtime, { instance, live, logger, alarms });
+  const shared = new SharedContainers(runtime, { instance, live, logger, alarms, holds });
   // Containers still being given back after their session reported its exit status.
   const releases = new Set<Promise<void>>();
   const connectionContainers = new ConnectionContainers();
@@ -262,12 +299,16 @@ export async function startServer(
   });
   const listen = parseListen(config.server.listen);
   let listening = false;
-  let address: { host: string; port: number };
+  let address: { host: string; port: number } | undefined;
   try {
-    address = await server.listen(listen.host, listen.port);
-    logger.info("server.listening", { host: address.host, port: address.port, instance });
-    listening = true;
-    await observe.serveMetrics({ ping: () => runtime.ping(), listening: () => listening });
+    if (options.listen === false) {
+      logger.info("server.ready", { instance, listen: false });
+    } else {
+      address = await server.listen(listen.host, listen.port);
+      logger.info("server.listening", { host: address.host, port: address.port, instance });
+      listening = true;
+      await observe.serveMetrics({ ping: () => runtime.ping(), listening: () => listening });
+    }
   } catch (error) {
     // A port in use: take down what started, the warm pool's containers included.
     server.stopAccepting();
@@ -280,11 +321,14 @@ export async function startServer(
     await observe.close();
     webhook?.close();
     authWebhook?.close();
+    await tokens.close();
     throw error;
   }
 
   return {
     address,
+    serveSocket: (socket) => server.serveSocket(socket),
+    settled: () => shared.settled(),
     async shutdown({ drainMs, now }) {
       server.stopAccepting();
       listening = false;
@@ -315,6 +359,8 @@ export async function startServer(
       await observe.close();
       webhook?.close();
       authWebhook?.close();
+      // Last: until here, no sibling may take this process's containers for orphans.
+      await tokens.close();
       logger.info("server.stopped");
     },
     reload(next) {
@@ -413,6 +459,18 @@ function pullerSettings(config: Config): ImagePullerSettings {
 /** The images a config names, for the pre-pull. */
 function prePullPlan(config: Config): PrePullPlan {
   return { images: imagesOf(config), refreshIntervalMs: config.docker.refreshInterval * 1000 };
+}
+
+async function openBeacon(stateDir: string): Promise<ProcessBeacon> {
+  try {
+    return await ProcessBeacon.open(`${stateDir}/processes`);
+  } catch (error) {
+    throw new CapsuleError(
+      "STATE_DIR_UNWRITABLE",
+      `Cannot start: the state directory "${stateDir}" is not writable`,
+      { cause: error },
+    );
+  }
 }
 
 async function refuseWeakPasswords(config: Config): Promise<void> {

@@ -6,3 +6,4 @@ export * from "./algorithms.ts";
 export * from "./admission.ts";
 export * from "./connection_limits.ts";
 export * from "./connection_observer.ts";
+export * from "./stream_socket.ts";

@@ -14,6 +14,7 @@ import { ALGORITHMS } from "./algorithms.ts";
 import type { ConnectionLimits } from "./connection_limits.ts";
 import type { ConnectionObserver } from "./connection_observer.ts";
 import type { HostKey } from "./host_keys.ts";
+import type { StreamSocket } from "./stream_socket.ts";
 import { type AcceptedLogin, type ConnectionState, serveConnection } from "./_connection.ts";
 
 export type { AcceptedLogin } from "./_connection.ts";
@@ -64,6 +65,9 @@ export interface SshServerOptions {
   observer?: ConnectionObserver;
 }
 
+/** A TCP socket, or one connection's bytes over any other stream. */
+type SocketLike = net.Socket | StreamSocket;
+
 /** How long clients get to close their own connections at shutdown. */
 const CLIENT_CLOSE_GRACE_MS = 1_000;
 
@@ -90,7 +94,7 @@ export class SshServer {
   readonly #ssh: ssh2.Server;
   readonly #tcp: net.Server;
   readonly #connections = new Set<Connection>();
-  readonly #sockets = new Set<net.Socket>();
+  readonly #sockets = new Set<SocketLike>();
   readonly #sessions = new Set<Session>();
   /** Connections by remote `ip:port`, from accept until ssh2 reports the handshake. */
   readonly #accepted = new Map<string, ConnectionState>();
@@ -162,7 +166,21 @@ export class SshServer {
     await this.#listenerClosed.promise;
   }
 
-  #onSocket(socket: net.Socket): void {
+  /**
+   * Serves one SSH connection over `socket` (standard input and output, or
+   * any stream), under the same admission, login deadline and limits as a
+   * TCP connection.
+   *
+   * @returns resolves once the connection has closed
+   */
+  serveSocket(socket: StreamSocket): Promise<void> {
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    if (this.#stopped) socket.destroy();
+    else this.#onSocket(socket);
+    return closed;
+  }
+
+  #onSocket(socket: SocketLike): void {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     const source = sourceOf(socket.remoteAddress ?? "unknown");
     const refused = this.#admission.admit(source);
@@ -212,7 +230,8 @@ export class SshServer {
     // ssh2 writes a packet in several pieces; without this, Nagle's algorithm
     // and the peer's delayed ACK add ~40 ms to every round trip.
     socket.setNoDelay(true);
-    this.#ssh.injectSocket(socket);
+    // ssh2 only needs a duplex with the remote's address and port.
+    this.#ssh.injectSocket(socket as net.Socket);
   }
 
   #onConnection(client: Connection, info: ClientInfo): void {

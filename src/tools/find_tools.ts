@@ -24,15 +24,26 @@ export interface ToolSet {
 export interface FindToolsOptions {
   /** The environment to read `CAPSULE_TOOLS_DIR` and `CAPSULE_TOOLS_CACHE` from; the process's by default. */
   env?: Record<string, string | undefined>;
+  /**
+   * Where a compiled capsule carries its own build (`deno compile --include
+   * dist/tools`, as the release workflow does for Linux), tried when neither
+   * variable names a build and the cache has none. Default: `dist/tools` of
+   * the program, which exists only inside such a binary (or after a local
+   * `deno task compile` with tools).
+   */
+  embedded?: string;
 }
+
+/** `dist/tools` beside `main.ts`: inside a compiled binary, its embedded files. */
+const EMBEDDED_TOOLS = new URL("../../dist/tools", import.meta.url);
 
 /** Hex digits of the ToolSet hash: 48 bits, plenty to tell builds apart. */
 const HASH_LENGTH = 12;
 
 /**
  * Locates the built tools: `CAPSULE_TOOLS_DIR` when set, else the `current`
- * build in `CAPSULE_TOOLS_CACHE` (default `/var/cache/capsule/tools`), and
- * checks that every tool is there.
+ * build in `CAPSULE_TOOLS_CACHE` (default `/var/cache/capsule/tools`), else
+ * the build a compiled capsule embeds, and checks that every tool is there.
  *
  * @returns the tools, or `undefined` when no build is in the cache (none was
  *   made on this machine)
@@ -49,17 +60,25 @@ export async function findTools(options: FindToolsOptions = {}): Promise<ToolSet
   const explicit = nonEmpty(env.CAPSULE_TOOLS_DIR);
   const wanted = explicit ?? `${nonEmpty(env.CAPSULE_TOOLS_CACHE) ?? DEFAULT_TOOLS_CACHE}/current`;
   let dir: string;
+  let embedded = false;
   try {
     dir = await Deno.realPath(wanted);
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
-    if (explicit === undefined) return undefined;
-    throw incomplete(`CAPSULE_TOOLS_DIR "${explicit}" does not exist`, error);
+    if (explicit !== undefined) {
+      throw incomplete(`CAPSULE_TOOLS_DIR "${explicit}" does not exist`, error);
+    }
+    const inside = options.embedded ?? EMBEDDED_TOOLS.pathname;
+    if (!(await isDirectory(`${inside}/bin`))) return undefined;
+    dir = inside;
+    embedded = true;
   }
   const files: ToolFile[] = [];
   for (const name of TOOL_NAMES) {
     const path = `${dir}/bin/${name}`;
-    files.push({ name, path, sha256: await sha256OfExecutable(path) });
+    // A compiled binary's embedded files may not keep their modes; the tools
+    // volume gets its own.
+    files.push({ name, path, sha256: await sha256OfExecutable(path, !embedded) });
   }
   const summary = files.map((file) => `${file.name} ${file.sha256}\n`).join("");
   const hash = (await sha256Hex(new TextEncoder().encode(summary))).slice(0, HASH_LENGTH);
@@ -78,7 +97,15 @@ function incomplete(detail: string, cause?: unknown): CapsuleError {
   );
 }
 
-async function sha256OfExecutable(path: string): Promise<string> {
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+async function sha256OfExecutable(path: string, mustBeExecutable = true): Promise<string> {
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(path);
@@ -86,7 +113,7 @@ async function sha256OfExecutable(path: string): Promise<string> {
     if (error instanceof Deno.errors.NotFound) throw incomplete(`tool "${path}" is missing`, error);
     throw error;
   }
-  if (!info.isFile || ((info.mode ?? 0o755) & 0o111) === 0) {
+  if (!info.isFile || (mustBeExecutable && ((info.mode ?? 0o755) & 0o111) === 0)) {
     throw incomplete(`tool "${path}" is not an executable file`);
   }
   return await sha256Hex(await Deno.readFile(path));

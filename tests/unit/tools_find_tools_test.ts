@@ -110,3 +110,23 @@ Deno.test("findTools() hash follows the content of the binaries only", async () 
     assert.notEqual(await hashOf("a"), await hashOf("c"));
   });
 });
+
+Deno.test("findTools() falls back to the build a compiled capsule embeds, modes or not", async () => {
+  await withTempDir(async (dir) => {
+    await fakeBuild(`${dir}/embedded`);
+    await Deno.chmod(`${dir}/embedded/bin/socat`, 0o644);
+    const env = { CAPSULE_TOOLS_CACHE: `${dir}/none` };
+    const tools = await findTools({ env, embedded: `${dir}/embedded` });
+    assert.equal(tools?.dir, `${dir}/embedded`);
+    assert.equal(tools?.files.length, TOOL_NAMES.length);
+    // The cache wins over the embedded build.
+    await fakeBuild(`${dir}/cache/build`);
+    await Deno.symlink(`${dir}/cache/build`, `${dir}/cache/current`);
+    const cached = await findTools({
+      env: { CAPSULE_TOOLS_CACHE: `${dir}/cache` },
+      embedded: `${dir}/embedded`,
+    });
+    assert.equal(cached?.dir, `${dir}/cache/build`);
+    assert.equal(await findTools({ env, embedded: `${dir}/nothing` }), undefined);
+  });
+});
