@@ -8,8 +8,9 @@ import https from "node:https";
 import type { AddressInfo } from "node:net";
 import type { TestPki } from "./test_pki.ts";
 
-/** A received request: its parsed body, and the client certificate's CN under mTLS. */
+/** A received request: its path, its parsed body, and the client certificate's CN under mTLS. */
 export interface WebhookRequest {
+  path: string;
   body: Record<string, unknown>;
   clientCn?: string;
 }
@@ -84,7 +85,11 @@ export async function startWebhook(
       req.on("end", async () => {
         // deno-lint-ignore no-explicit-any -- node's TLSSocket, not in the request's type
         const peer = (req.socket as any).getPeerCertificate?.();
-        const reply = await answer({ body: parse(text), clientCn: peer?.subject?.CN });
+        const reply = await answer({
+          path: req.url ?? "",
+          body: parse(text),
+          clientCn: peer?.subject?.CN,
+        });
         res.writeHead(reply.status, { "content-type": "application/json" });
         res.end(reply.body);
       });
@@ -110,7 +115,10 @@ export async function startWebhook(
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {}, signal: stop.signal, ...tls },
     async (request) => {
-      const reply = await answer({ body: parse(await request.text()) });
+      const reply = await answer({
+        path: new URL(request.url).pathname,
+        body: parse(await request.text()),
+      });
       return new Response(reply.body, {
         status: reply.status,
         headers: { "content-type": "application/json" },
