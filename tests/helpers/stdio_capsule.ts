@@ -6,6 +6,7 @@
  */
 import { stringify } from "yaml";
 import { deepMerge, serveArgs } from "./capsule_process.ts";
+import { capsuleContainers } from "./docker.ts";
 import { DEMO_PASSWORD, demoPasswordHash } from "./demo_capsule.ts";
 import type { Login } from "./ssh_client.ts";
 
@@ -24,6 +25,7 @@ export interface StdioSetup {
   /** The processes' log records so far. */
   logs(): Promise<Record<string, unknown>[]>;
   /** Removes the directory. */
+  /** Removes the directory, and any container of the instance a failed test left. */
   remove(): Promise<void>;
 }
 
@@ -60,7 +62,19 @@ export async function stdioSetup(config: Record<string, unknown> = {}): Promise<
         }
       });
     },
-    remove: () => Deno.remove(dir, { recursive: true }).catch(() => {}),
+    remove: async () => {
+      // A test that failed midway may leave its processes' containers: they go with it.
+      const left = await capsuleContainers(instance).catch(() => []);
+      if (left.length > 0) {
+        await new Deno.Command("docker", {
+          args: ["rm", "-f", ...left],
+          stdout: "null",
+          stderr: "null",
+        })
+          .output();
+      }
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
   };
 }
 
