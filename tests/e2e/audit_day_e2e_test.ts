@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { logTail } from "../helpers/adversary.ts";
 import { DEMO_PASSWORD, demoPasswordHash, startDemoCapsule } from "../helpers/demo_capsule.ts";
 import { assertNoContainersLeft, requireEngine } from "../helpers/docker.ts";
-import { describe, sftpBatch } from "../helpers/file_clients.ts";
+import { describe, run, sftpBatch } from "../helpers/file_clients.ts";
 import { backgroundSsh, freePort } from "../helpers/background.ts";
 import { pollUntil } from "../helpers/poll.ts";
 import { type Login, ssh, sshCommand } from "../helpers/ssh_client.ts";
@@ -161,8 +161,9 @@ function assertConsistent(name: string, lines: AuditLine[]): void {
 
 /** The pid of `parent`'s one child process (sshpass runs ssh as its child). */
 async function childPid(parent: number): Promise<number> {
+  // `ps`, not /proc: Deno reads another process's /proc entries only with --allow-all.
   const text = await pollUntil(
-    () => Deno.readTextFile(`/proc/${parent}/task/${parent}/children`).catch(() => ""),
+    async () => (await run(["ps", "-o", "pid=", "--ppid", String(parent)])).stdout,
     (t) => t.trim() !== "",
     10_000,
   );
