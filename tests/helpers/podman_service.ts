@@ -11,6 +11,20 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 `;
 
+/** Sends SIGTERM to every process whose command line names a path under `dir`. */
+async function killProcessesUnder(dir: string): Promise<void> {
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`).catch(() => "");
+    if (!cmdline.split("\0").some((arg) => arg.includes(`${dir}/`))) continue;
+    try {
+      Deno.kill(Number(entry.name), "SIGTERM");
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+}
+
 /** Starts the Podman service; stop it with `stop()`. */
 export async function startPodmanService(): Promise<TestEngine> {
   const dir = await Deno.makeTempDir({ prefix: "capsule-podman-" });
@@ -38,6 +52,8 @@ export async function startPodmanService(): Promise<TestEngine> {
       // Already gone.
     }
     await child.status;
+    // An exec's conmon can outlive its container: end whatever still runs from this storage.
+    await killProcessesUnder(dir);
     await mustRun([...podman, "system", "reset", "--force"], podmanEnv).catch(() => {});
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
