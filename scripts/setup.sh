@@ -139,6 +139,13 @@ ensure_test_tools() {
   # part: Debian's registry (started by the tests on a loopback port) and
   # htpasswd for its bcrypt password file.
   command -v docker-registry >/dev/null || missing+=(docker-registry)
+  # The other engines of the engine tests (tests/helpers/with_engine.ts): a
+  # second dockerd with --tlsverify and certificates made by openssl, and
+  # Podman's Docker-compatible service (catatonit is its init for Init: true).
+  command -v dockerd >/dev/null || [ -x /usr/sbin/dockerd ] || missing+=(docker.io)
+  command -v openssl >/dev/null || missing+=(openssl)
+  command -v podman >/dev/null || missing+=(podman)
+  [ -x /usr/bin/catatonit ] || [ -x /usr/libexec/podman/catatonit ] || missing+=(catatonit)
   command -v htpasswd >/dev/null || missing+=(apache2-utils)
   # systemd-analyze verify (packaging's units) and systemd-socket-activate
   # (serve --stdio under an inetd-style launcher).

@@ -11,13 +11,45 @@ set +e
 NO_COLOR=1 deno task test "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
-summary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -n 1)
-passed=$(sed -E 's/.*\| ([0-9]+) passed.*/\1/' <<<"$summary")
-failed=$(sed -E 's/.*\| ([0-9]+) failed.*/\1/' <<<"$summary")
-if [ -z "$summary" ]; then
-  passed=0
-  failed=1
-  echo "test.sh: deno test printed no summary (exit $status)" >&2
+# tally LOG STATUS: adds the summary of one `deno test` run to passed/failed.
+passed=0
+failed=0
+tally() {
+  local summary p f
+  summary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$1" | tail -n 1)
+  if [ -z "$summary" ]; then
+    echo "test.sh: deno test printed no summary (exit $2)" >&2
+    failed=$((failed + 1))
+    return
+  fi
+  p=$(sed -E 's/.*\| ([0-9]+) passed.*/\1/' <<<"$summary")
+  f=$(sed -E 's/.*\| ([0-9]+) failed.*/\1/' <<<"$summary")
+  passed=$((passed + p))
+  failed=$((failed + f))
+}
+tally "$log" "$status"
+
+# The core of the end-to-end suite (shell, exec, signals, modes, pool, sweep,
+# SFTP) and the runtime contract, once more against each engine named in
+# ENGINES_TO_TEST (`tls`: a second dockerd with --tlsverify on loopback;
+# `podman`: Podman's service), each started by tests/helpers/with_engine.ts,
+# after a whole-suite run (no arguments). Off by default until both pass: see
+# docs/engines.md for what still fails.
+CORE_FILTER='/^(end to end: (sessions in|container modes|container lifecycle|SFTP)|the runtime contract)/'
+CORE_FILES=(tests/e2e/session_e2e_test.ts tests/e2e/modes_e2e_test.ts
+  tests/e2e/lifecycle_e2e_test.ts tests/e2e/sftp_e2e_test.ts
+  tests/e2e/runtime_contract_e2e_test.ts)
+if [ "$#" = 0 ]; then
+  for engine in ${ENGINES_TO_TEST:-}; do
+    echo "test.sh: the core suite against the $engine engine"
+    set +e
+    NO_COLOR=1 deno run -A tests/helpers/with_engine.ts "$engine" -- \
+      deno test -A --filter "$CORE_FILTER" "${CORE_FILES[@]}" 2>&1 | tee "$log"
+    engine_status=${PIPESTATUS[0]}
+    set -e
+    tally "$log" "$engine_status"
+    [ "$engine_status" = 0 ] || status=$engine_status
+  done
 fi
 # Suite-level invariant: no capsule container outlives the tests.
 left=$(docker ps -aq --filter label=io.capsule.managed=true)

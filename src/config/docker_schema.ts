@@ -30,11 +30,30 @@ export const RegistryConfig = object({
 /** How capsule logs in to one registry. */
 export type RegistryConfig = z.output<typeof RegistryConfig>;
 
+/**
+ * The files capsule proves itself with to an engine that listens on TCP with
+ * `--tlsverify` (PEM, as `docker --tlscacert --tlscert --tlskey` takes them).
+ */
+export const EngineTlsConfig = object({
+  ca: hostPath().describe("The CA that signed the engine's certificate (`ca.pem`)."),
+  cert: hostPath().describe("capsule's client certificate, signed by a CA the engine trusts."),
+  key: hostPath().describe("The private key of `cert`."),
+});
+/** capsule's TLS files for a remote engine. */
+export type EngineTlsConfig = z.output<typeof EngineTlsConfig>;
+
 /** The container engine, the registries it pulls from, and the images it pulls ahead. */
 export const DockerConfig = object({
   host: string()
-    .describe("Engine address; empty for `DOCKER_HOST` or the default socket.")
+    .describe(
+      "Engine address (`unix:///path`, `tcp://host:port`); empty for `DOCKER_HOST` or the default socket.",
+    )
     .default(""),
+  tls: EngineTlsConfig
+    .describe(
+      "TLS for a `tcp://` engine: CA, client certificate and key; unset for `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH`.",
+    )
+    .exactOptional(),
   registries: record(RegistryConfig, {
     pattern: REGISTRY_HOST,
     expected: `a registry host like "registry.example" or "127.0.0.1:5000"`,

@@ -13,7 +13,7 @@ export type {
   PullPolicy,
   SftpConfig,
 } from "./container_schema.ts";
-export type { DockerConfig, RegistryConfig } from "./docker_schema.ts";
+export type { DockerConfig, EngineTlsConfig, RegistryConfig } from "./docker_schema.ts";
 export type { LimitsConfig, UserLimitsConfig } from "./limits_schema.ts";
 export type { MountConfig } from "./mount_schema.ts";
 export type { PenaltyConfig, ServerConfig } from "./server_schema.ts";

@@ -38,6 +38,10 @@ export type CapsuleErrorCode =
   // The engine
   /** The engine does not answer. */
   | "ENGINE_UNREACHABLE"
+  /** capsule's TLS files for the engine cannot be used (unreadable, not PEM, expired, wrong key). */
+  | "ENGINE_TLS_INVALID"
+  /** The TLS handshake with the engine failed (a certificate the other side does not accept). */
+  | "ENGINE_TLS_FAILED"
   /** The engine stopped answering while a session ran. */
   | "ENGINE_LOST"
   /** The image is missing and could not be pulled, or its registry has no such tag. */

@@ -18,12 +18,63 @@ export function engineMessage(error: unknown): string {
   return e.json?.message ?? e.message ?? String(error);
 }
 
-const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ENOENT", "ECONNRESET", "EPIPE", "ETIMEDOUT"]);
+const UNREACHABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOENT",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
 
 export function isUnreachable(error: unknown): boolean {
   const e = engineErrorOf(error);
   return (e.code !== undefined && UNREACHABLE_CODES.has(e.code)) ||
-    /connect|socket hang up|ENOENT|ECONNREFUSED/i.test(e.message ?? "");
+    /connect|socket hang up|ENOENT|ECONNREFUSED/i.test(e.message ?? "") ||
+    tlsProblem(error) !== undefined;
+}
+
+/** Node's codes for a server certificate that the CA capsule was given did not sign. */
+const UNTRUSTED_SERVER = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "CERT_SIGNATURE_FAILURE",
+]);
+
+/**
+ * What went wrong in a TLS handshake with the engine, in the operator's
+ * words, or `undefined` when `error` is no TLS failure.
+ */
+export function tlsProblem(error: unknown): string | undefined {
+  const e = engineErrorOf(error);
+  const code = e.code ?? "";
+  const message = e.message ?? "";
+  if (UNTRUSTED_SERVER.has(code)) return "its certificate is not signed by the CA capsule trusts";
+  if (code === "CERT_HAS_EXPIRED") return "its certificate has expired";
+  if (code === "CERT_NOT_YET_VALID") return "its certificate is not valid yet";
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
+    return "its certificate is not for this host name or address";
+  }
+  if (
+    /BAD_CERTIFICATE|BadCertificate|CERTIFICATE_EXPIRED|UNKNOWN_CA|UnknownCA/i.test(
+      `${code} ${message}`,
+    )
+  ) {
+    return "it refused capsule's client certificate (not signed by a CA it trusts, or expired)";
+  }
+  if (e.statusCode === 400 && /HTTP request to an HTTPS server/i.test(message)) {
+    return "it speaks TLS: set docker.tls (or DOCKER_TLS_VERIFY and DOCKER_CERT_PATH)";
+  }
+  if (/^ERR_SSL|^ERR_TLS/.test(code) || /\b(TLS|SSL)\b|handshake/i.test(message)) {
+    return "the TLS handshake failed";
+  }
+  return undefined;
 }
 
 export function unreachable(error: unknown): CapsuleError {
@@ -32,6 +83,27 @@ export function unreachable(error: unknown): CapsuleError {
     "Cannot start a container: the container engine is not reachable",
     { cause: error },
   );
+}
+
+/**
+ * The error of a ping that got no answer from the engine at `where`: a TLS
+ * failure (`ENGINE_TLS_FAILED`, which waiting will not cure) or
+ * `ENGINE_UNREACHABLE`. Only the operator reads it.
+ */
+export function pingFailed(error: unknown, where: string): CapsuleError {
+  const tls = tlsProblem(error);
+  if (tls !== undefined) {
+    return new CapsuleError(
+      "ENGINE_TLS_FAILED",
+      `Cannot use the container engine at ${where}: ${tls}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return new CapsuleError("ENGINE_UNREACHABLE", `Cannot reach the container engine at ${where}`, {
+    cause: error,
+  });
 }
 
 /** The session's exit status could not be had from the engine. */

@@ -5,7 +5,21 @@ import { CapsuleError, shellNotFound } from "../errors/mod.ts";
 import { containerCreateOptions } from "./_container_create_options.ts";
 import { DockerExecProcess, pidFileOf, wrappedCommand } from "./_docker_exec_process.ts";
 import { DockerProcess } from "./_docker_process.ts";
-import { engineErrorOf, engineMessage, isUnreachable, unreachable } from "./_engine_errors.ts";
+import {
+  engineErrorOf,
+  engineMessage,
+  isUnreachable,
+  pingFailed,
+  unreachable,
+} from "./_engine_errors.ts";
+import { type EngineTlsMaterial, readEngineTls } from "./_engine_tls.ts";
+import {
+  DEFAULT_SOCKET,
+  describeEndpoint,
+  type EngineEndpoint,
+  engineEndpoint,
+  type EngineSettings,
+} from "./engine_endpoint.ts";
 import { ensureImage } from "./_ensure_image.ts";
 import { hasImage, pullImage } from "./_pull_image.ts";
 import { LABELS } from "./labels.ts";
@@ -22,19 +36,35 @@ import type {
 } from "./container_runtime.ts";
 
 /**
- * Turns a `docker.host` setting (`unix:///path`, `tcp://host:port`) into
- * dockerode options; empty means dockerode's defaults (`DOCKER_HOST`, then the
- * usual sockets).
+ * dockerode's options for an endpoint, with the TLS material a `tcp://`
+ * engine with TLS needs. Every setting is given, unset ones as `undefined`:
+ * dockerode lays the options over what it reads from `DOCKER_HOST`,
+ * `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH` itself, so a key left out would
+ * let the environment steer a `docker.host` elsewhere.
  */
-export function dockerOptions(host: string): Docker.DockerOptions | undefined {
-  if (host === "") return undefined;
-  if (host.startsWith("unix://")) return { socketPath: host.slice("unix://".length) };
-  if (host.startsWith("/")) return { socketPath: host };
-  const url = new URL(host.includes("://") ? host : `tcp://${host}`);
-  if (url.protocol !== "tcp:" && url.protocol !== "http:") {
-    throw new TypeError(`Unsupported Docker host "${host}": use unix:///path or tcp://host:port`);
-  }
-  return { protocol: "http", host: url.hostname, port: url.port || "2375" };
+export function dockerOptions(
+  endpoint: EngineEndpoint,
+  tls?: EngineTlsMaterial,
+): Docker.DockerOptions {
+  const none = {
+    socketPath: undefined,
+    host: undefined,
+    port: undefined,
+    protocol: "http",
+    pathPrefix: undefined,
+    username: undefined,
+    ca: undefined,
+    cert: undefined,
+    key: undefined,
+    timeout: undefined,
+  };
+  // `undefined` is the point here; dockerode's types do not allow it.
+  const options = (set: Record<string, unknown>) => ({ ...none, ...set }) as Docker.DockerOptions;
+  if (endpoint.kind === "socket") return options({ socketPath: endpoint.path });
+  const address = { host: endpoint.host, port: endpoint.port };
+  if (!endpoint.tls) return options(address);
+  if (!tls) throw new TypeError(`The engine at ${describeEndpoint(endpoint)} needs its TLS files`);
+  return options({ ...address, protocol: "https", ...tls });
 }
 
 /**
@@ -50,16 +80,54 @@ export class DockerRuntime implements ContainerRuntime {
   /** Each image's own PATH, looked up once. */
   readonly #imagePaths = new Map<string, Promise<string>>();
 
-  /** @param host engine address; empty for `DOCKER_HOST` or the default socket */
-  constructor(host = "") {
-    this.#docker = new Docker(dockerOptions(host));
+  /** The engine's address, for the operator's messages. */
+  readonly #where: string;
+
+  /**
+   * @param endpoint where the engine listens (the local socket by default)
+   * @param tls the PEM texts for an endpoint with TLS (see {@linkcode DockerRuntime.open})
+   */
+  constructor(
+    endpoint: EngineEndpoint = { kind: "socket", path: DEFAULT_SOCKET },
+    tls?: EngineTlsMaterial,
+  ) {
+    this.#docker = new Docker(dockerOptions(endpoint, tls));
+    this.#where = describeEndpoint(endpoint);
+  }
+
+  /**
+   * The runtime for the engine that `docker.host` and `docker.tls` (or
+   * `DOCKER_HOST`, `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH`) name, its TLS
+   * files read and checked.
+   *
+   * @param settings the config's `docker` section
+   * @param env the environment (the process's by default)
+   * @throws {TypeError} for an address capsule cannot use
+   * @throws {CapsuleError} `ENGINE_TLS_INVALID` when a TLS file cannot be used
+   * @example
+   * const runtime = await DockerRuntime.open({ host: "tcp://10.0.0.5:2376", tls });
+   */
+  static async open(
+    settings: EngineSettings,
+    env: Record<string, string | undefined> = Deno.env.toObject(),
+  ): Promise<DockerRuntime> {
+    const endpoint = engineEndpoint(settings, env);
+    const tls = endpoint.kind === "tcp" && endpoint.tls
+      ? await readEngineTls(endpoint.tls)
+      : undefined;
+    return new DockerRuntime(endpoint, tls);
+  }
+
+  /** The engine's address: `unix:///var/run/docker.sock`, `tcp://10.0.0.5:2376`. */
+  get where(): string {
+    return this.#where;
   }
 
   async ping(): Promise<void> {
     try {
       await this.#docker.ping();
     } catch (error) {
-      throw unreachable(error);
+      throw pingFailed(error, this.#where);
     }
   }
 

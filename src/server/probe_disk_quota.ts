@@ -11,13 +11,13 @@ const PROBE_LIMIT_MS = 5_000;
  * @returns whether it has, or `undefined` when no engine answers in time
  */
 export async function probeDiskQuota(config: Config): Promise<boolean | undefined> {
-  const runtime = new DockerRuntime(config.docker.host);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<undefined>((resolve) => {
     timer = setTimeout(() => resolve(undefined), PROBE_LIMIT_MS);
   });
   const asked = (async () => {
     try {
+      const runtime = await DockerRuntime.open(config.docker);
       await runtime.ping();
       return await runtime.enableDiskQuota(config.container.image);
     } catch {

@@ -23,6 +23,9 @@ export function reportReload(before: Config, after: Config, logger: Logger): voi
     );
   // Registries, the pre-pull and the refresh interval apply; the engine does not.
   if (before.docker.host !== after.docker.host) needRestart.push("docker.host");
+  if (JSON.stringify(before.docker.tls) !== JSON.stringify(after.docker.tls)) {
+    needRestart.push("docker.tls");
+  }
   logger.info("config.reloaded", {
     users_added: added,
     users_removed: removed,

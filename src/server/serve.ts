@@ -45,7 +45,7 @@ export async function serve(config: Config, options?: ServeOptions): Promise<num
   try {
     server = await startServer(config, {
       logger,
-      runtime: new DockerRuntime(config.docker.host),
+      runtime: await DockerRuntime.open(config.docker),
       version: denoJson.version,
       ...(options?.stdio ? { listen: false } : {}),
     });

@@ -100,6 +100,23 @@ export interface StartServerOptions {
   listen?: boolean;
 }
 
+/**
+ * Asks the engine whether it answers. One that does not may come later (the
+ * server starts, and logins work once it is there), so that is a warning; a
+ * TLS handshake that fails will not mend by waiting (a wrong CA, a refused or
+ * expired client certificate), so that stops the start.
+ *
+ * @throws {CapsuleError} `ENGINE_TLS_FAILED`
+ */
+async function checkEngine(runtime: ContainerRuntime, logger: Logger): Promise<void> {
+  try {
+    await runtime.ping();
+  } catch (error) {
+    if (error instanceof CapsuleError && error.code === "ENGINE_TLS_FAILED") throw error;
+    logger.warn("engine.unreachable", { error: describeError(error) });
+  }
+}
+
 /** The instance label of a config: `server.instance`, or the listen address. */
 export function instanceOf(config: Config): string {
   return config.server.instance !== "" ? config.server.instance : config.server.listen;
@@ -135,9 +152,7 @@ export async function startServer(
   });
   // Every container this server makes counts against `limits.containers`.
   const runtime = new ContainerBudget(audited, config.limits.containers);
-  runtime.ping().catch((error) => {
-    logger.warn("engine.unreachable", { error: describeError(error) });
-  });
+  await checkEngine(runtime, logger);
 
   const hostKeys = await loadHostKeys({
     paths: config.server.hostKeys,

@@ -3,6 +3,7 @@
  * 127.0.0.1 with a free port and a temporary config, for end-to-end tests.
  */
 import { stringify } from "yaml";
+import { dockerSettingsUnderTest } from "./test_engine.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -70,6 +71,16 @@ export function serveArgs(configFile: string): string[] {
   ];
 }
 
+/** This process's environment without `DOCKER_HOST`, `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH`. */
+function engineFreeEnv(): Record<string, string> {
+  const env = Deno.env.toObject();
+  if (Object.keys(dockerSettingsUnderTest()).length === 0) return env;
+  delete env.DOCKER_HOST;
+  delete env.DOCKER_TLS_VERIFY;
+  delete env.DOCKER_CERT_PATH;
+  return env;
+}
+
 /** Waits for a capsule child to print `server.listening`, returning its port. */
 export async function startCapsule(options: StartCapsuleOptions = {}): Promise<CapsuleProcess> {
   const dir = await Deno.makeTempDir({ prefix: "capsule-e2e-" });
@@ -81,12 +92,17 @@ export async function startCapsule(options: StartCapsuleOptions = {}): Promise<C
       instance: `test-${crypto.randomUUID().slice(0, 8)}`,
     },
     log: { level: "debug", format: "json" },
+    // The engine of this run (ENGINE_UNDER_TEST) through capsule's own
+    // settings; nothing for the machine's engine.
+    docker: dockerSettingsUnderTest(),
   }, options.config ?? {});
   await Deno.writeTextFile(`${dir}/config.yaml`, stringify(config));
   const child = new Deno.Command(Deno.execPath(), {
     args: [...serveArgs(`${dir}/config.yaml`), ...(options.args ?? [])],
     cwd: ROOT,
-    env: { NO_COLOR: "1", ...options.env },
+    // Without the Docker CLI's variables: the config says where the engine is.
+    clearEnv: true,
+    env: { ...engineFreeEnv(), NO_COLOR: "1", ...options.env },
     stdin: "null",
     stdout: "null",
     stderr: "piped",

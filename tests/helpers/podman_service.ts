@@ -1,0 +1,74 @@
+/**
+ * Podman for the tests: Debian's `podman system service` serving its
+ * Docker-compatible API on a private unix socket, with storage, run state and
+ * containers.conf of its own (cgroupfs and a file event log: the test
+ * machines run no systemd).
+ */
+import { mustRun, spawnLogged, type TestEngine, waitUntil } from "./test_engine.ts";
+
+const CONTAINERS_CONF = `[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+`;
+
+/** Sends SIGTERM to every process whose command line names a path under `dir`. */
+async function killProcessesUnder(dir: string): Promise<void> {
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`).catch(() => "");
+    if (!cmdline.split("\0").some((arg) => arg.includes(`${dir}/`))) continue;
+    try {
+      Deno.kill(Number(entry.name), "SIGTERM");
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+}
+
+/** Starts the Podman service; stop it with `stop()`. */
+export async function startPodmanService(): Promise<TestEngine> {
+  const dir = await Deno.makeTempDir({ prefix: "capsule-podman-" });
+  const socket = `${dir}/podman.sock`;
+  const host = `unix://${socket}`;
+  await Deno.writeTextFile(`${dir}/containers.conf`, CONTAINERS_CONF);
+  const podman = [
+    "podman",
+    `--root=${dir}/root`,
+    `--runroot=${dir}/run`,
+    `--tmpdir=${dir}/tmp`,
+    `--events-backend=file`,
+    `--cgroup-manager=cgroupfs`,
+  ];
+  const podmanEnv = { CONTAINERS_CONF: `${dir}/containers.conf` };
+  const logFile = `${dir}/service.log`;
+  const child = spawnLogged([...podman, "system", "service", "--time=0", host], logFile, podmanEnv);
+  const log = () => Deno.readTextFile(logFile).catch(() => "");
+  const stop = async () => {
+    // Containers are conmon's children, not the service's: remove them first.
+    await mustRun([...podman, "rm", "--all", "--force", "--time=0"], podmanEnv).catch(() => {});
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // Already gone.
+    }
+    await child.status;
+    // An exec's conmon can outlive its container: end whatever still runs from this storage.
+    await killProcessesUnder(dir);
+    await mustRun([...podman, "system", "reset", "--force"], podmanEnv).catch(() => {});
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
+  try {
+    await waitUntil(async () => {
+      const response = await fetch("http://podman/_ping", {
+        client: Deno.createHttpClient({ proxy: { transport: "unix", path: socket } }),
+      });
+      await response.arrayBuffer();
+      return response.ok;
+    }, `podman system service on ${socket} did not answer`);
+  } catch (error) {
+    const text = await log();
+    await stop();
+    throw new Error(`${(error as Error).message}:\n${text}`);
+  }
+  return { kind: "podman", env: { DOCKER_HOST: host }, docker: { host }, log, stop };
+}
