@@ -68,7 +68,7 @@ export async function startCapsule(
     createLogger({ level: loaded.log.level, format: loaded.log.format });
   const server: RunningServer = await startServer(loaded, {
     logger,
-    runtime: new DockerRuntime(loaded.docker.host),
+    runtime: await DockerRuntime.open(loaded.docker),
     version: denoJson.version,
     ...(options.listen === false ? { listen: false } : {}),
   });
