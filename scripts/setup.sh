@@ -144,6 +144,8 @@ ensure_test_tools() {
   # Podman's Docker-compatible service (catatonit is its init for Init: true).
   command -v dockerd >/dev/null || [ -x /usr/sbin/dockerd ] || missing+=(docker.io)
   command -v openssl >/dev/null || missing+=(openssl)
+  # ip (iproute2): the second, TLS dockerd of the tests gets a bridge of its own.
+  command -v ip >/dev/null || missing+=(iproute2)
   command -v podman >/dev/null || missing+=(podman)
   [ -x /usr/bin/catatonit ] || [ -x /usr/libexec/podman/catatonit ] || missing+=(catatonit)
   command -v htpasswd >/dev/null || missing+=(apache2-utils)

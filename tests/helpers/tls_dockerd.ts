@@ -1,9 +1,11 @@
 /**
  * A second Docker engine for the tests, beside the machine's: `dockerd` on a
  * loopback port with `--tlsverify` and certificates made by `openssl`, its
- * own data root, exec root and pid file, no bridge and no iptables rules (so
- * that it leaves docker0 and the firewall to the main engine), and its
- * containers under a cgroup parent of their own.
+ * own data root, exec root and pid file, a bridge of its own and no iptables
+ * rules (so that it leaves docker0 and the firewall to the main engine), and
+ * its containers under a cgroup parent of their own. Not `--bridge=none`:
+ * a dockerd started with it deletes the docker0 interface, which the main
+ * engine's bridge network then lacks.
  */
 import { type EngineCerts, makeEngineCerts } from "./engine_certs.ts";
 import { freePort, spawnLogged, type TestEngine, waitUntil } from "./test_engine.ts";
@@ -16,6 +18,11 @@ export async function startTlsDockerd(): Promise<TestEngine> {
   const host = `tcp://127.0.0.1:${port}`;
   const name = dir.split("/").pop()!;
   const logFile = `${dir}/dockerd.log`;
+  const bridge = `ctls${crypto.randomUUID().slice(0, 6)}`;
+  const subnet = `10.254.${Math.floor(Math.random() * 250) + 1}`;
+  await ip(["link", "add", bridge, "type", "bridge"]);
+  await ip(["addr", "add", `${subnet}.1/24`, "dev", bridge]);
+  await ip(["link", "set", bridge, "up"]);
   const child = spawnLogged([
     "dockerd",
     `--data-root=${dir}/data`,
@@ -27,7 +34,7 @@ export async function startTlsDockerd(): Promise<TestEngine> {
     `--tlscacert=${certs.ca}`,
     `--tlscert=${certs.serverCert}`,
     `--tlskey=${certs.serverKey}`,
-    "--bridge=none",
+    `--bridge=${bridge}`,
     "--iptables=false",
     "--ip-masq=false",
     "--ip-forward=false",
@@ -42,6 +49,7 @@ export async function startTlsDockerd(): Promise<TestEngine> {
       // Already gone.
     }
     await child.status;
+    await ip(["link", "del", bridge]).catch(() => {});
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
   try {
@@ -67,4 +75,12 @@ export async function startTlsDockerd(): Promise<TestEngine> {
     log,
     stop,
   };
+}
+
+/** Runs `ip` (iproute2); throws with its message when it fails. */
+async function ip(args: string[]): Promise<void> {
+  const out = await new Deno.Command("ip", { args, stdout: "null", stderr: "piped" }).output();
+  if (out.code !== 0) {
+    throw new Error(`ip ${args.join(" ")}: ${new TextDecoder().decode(out.stderr).trim()}`);
+  }
 }
