@@ -168,8 +168,10 @@ export class Authenticator {
    * `address` against `auth.trustedUserCAKeys` and `auth.revokedCertificates`
    * (see {@linkcode verifyUserCertificate}). Any valid user name its
    * principals include may log in, configured or not, as with
-   * `anyUserKeysFiles`. The login signature is the SSH layer's to check,
-   * with the key this returns.
+   * `anyUserKeysFiles`. With the auth webhook (`outside`), a certificate
+   * from another CA passes every other check here and is the webhook's to
+   * judge (`trustedBy: "outside"`). The login signature is the SSH layer's
+   * to check, with the key this returns.
    */
   async checkCertificate(
     username: string,
@@ -180,9 +182,13 @@ export class Authenticator {
     if (!VALID_USERNAME.test(username)) return { ok: false, reason: "invalid user name" };
     const auth = this.#config.auth;
     const trustedCAs = await this.#trustedCAs(auth?.trustedUserCAKeys ?? []);
-    if (trustedCAs.length === 0) return { ok: false, reason: "no trusted user CA" };
+    if (trustedCAs.length === 0 && !this.#outside) {
+      return { ok: false, reason: "no trusted user CA" };
+    }
     return verifyUserCertificate(algo, blob, {
       trustedCAs,
+      // With the auth webhook, a certificate from another CA is its to judge.
+      outsideCAs: this.#outside,
       revokedSerials: new Set(auth?.revokedCertificates.serials ?? []),
       revokedKeys: new Set(auth?.revokedCertificates.keys ?? []),
       user: username,

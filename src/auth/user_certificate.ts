@@ -25,6 +25,12 @@ export interface CertificateGrant {
 export interface CertificatePolicy {
   /** The trusted CAs' public keys, as SSH wire blobs. */
   trustedCAs: readonly Uint8Array[];
+  /**
+   * Lets a CA that is not among `trustedCAs` through (its signature still
+   * checked, with the key the certificate names), for an outside service to
+   * decide on: the result says `trustedBy: "outside"`.
+   */
+  outsideCAs?: boolean;
   /** Revoked serial numbers, in decimal. */
   revokedSerials: ReadonlySet<string>;
   /** Revoked keys (a certificate's own key or a CA), as `SHA256:` fingerprints. */
@@ -38,7 +44,13 @@ export interface CertificatePolicy {
 
 /** A verified certificate: what it grants, and its own public key (to check the login signature with). */
 export type CertificateCheck =
-  | { ok: true; grant: CertificateGrant; key: Uint8Array }
+  | {
+    ok: true;
+    grant: CertificateGrant;
+    key: Uint8Array;
+    /** `config`: signed by a CA of `trustedCAs`; `outside`: by another, for an outside service to judge. */
+    trustedBy: "config" | "outside";
+  }
   | { ok: false; reason: string };
 
 /** The critical options capsule enforces; a certificate with any other is refused, as OpenSSH does. */
@@ -100,7 +112,9 @@ export function verifyUserCertificate(
   const trusted = policy.trustedCAs.find((k) =>
     k.length === ca.length && k.every((b, i) => b === ca[i])
   );
-  if (!trusted) return refuse(`certificate signed by an untrusted CA (${caFingerprint})`);
+  if (!trusted && !policy.outsideCAs) {
+    return refuse(`certificate signed by an untrusted CA (${caFingerprint})`);
+  }
   if (openssh.signature?.hashAlgorithm === "sha1") return refuse("certificate signed with SHA-1");
   if (!caSignatureHolds(blob, issuer, openssh.signature)) {
     return refuse("bad certificate signature");
@@ -140,6 +154,7 @@ export function verifyUserCertificate(
   return {
     ok: true,
     key,
+    trustedBy: trusted ? "config" : "outside",
     grant: {
       keyId: openssh.keyId ?? "",
       serial,

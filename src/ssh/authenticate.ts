@@ -78,7 +78,7 @@ export async function authenticate(
       }
       case "publickey": {
         if (isCertificateAlgo(ctx.key.algo)) {
-          return await certificateLogin(ctx, authenticator, address, refuse);
+          return await certificateLogin(ctx, authenticator, address, refuse, outside);
         }
         const offer = { algo: ctx.key.algo, data: new Uint8Array(ctx.key.data) };
         if (!ctx.signature || !ctx.blob) {
@@ -197,6 +197,7 @@ async function certificateLogin(
   authenticator: Authenticator,
   address: string,
   refuse: (reason: string, counts?: boolean) => AuthDecision,
+  outside?: OutsideLogin,
 ): Promise<AuthDecision> {
   const algo = RSA_CERT.test(ctx.key.algo) ? "ssh-rsa-cert-v01@openssh.com" : ctx.key.algo;
   const check = await authenticator.checkCertificate(
@@ -220,15 +221,24 @@ async function certificateLogin(
     SIGNATURE_HASH[signature.algo],
   );
   if (verified !== true) return refuse("bad signature");
-  return {
-    accept: true,
-    identity: {
-      username: ctx.username,
-      method: "publickey",
-      keyFingerprint: fingerprintSha256(check.key),
-      certificate: check.grant,
-    },
+  const identity: Identity = {
+    username: ctx.username,
+    method: "publickey",
+    keyFingerprint: fingerprintSha256(check.key),
+    certificate: check.grant,
   };
+  if (check.trustedBy === "config") return { accept: true, identity };
+  // Signed by a CA the config does not trust: the auth webhook decides.
+  if (!outside) return refuse("certificate signed by an untrusted CA");
+  const { keyId, serial, principals, ca } = check.grant;
+  const verdict = await outside.webhook.publicKey(
+    outside.login,
+    `${algo} ${Buffer.from(ctx.key.data).toString("base64")}`,
+    identity.keyFingerprint!,
+    outside.signal,
+    { keyId, serial, principals, ca },
+  );
+  return outsideDecision(verdict, identity, outside, refuse);
 }
 
 /** The auth webhook's verdict as a decision: a profile it names must exist; its questions come next. */

@@ -45,10 +45,24 @@ type CapsuleAnswer = z.infer<typeof CapsuleAnswer>;
 /** ContainerSSH's answer: `success` is what counts; the rest is its own metadata. */
 const ContainerSshAnswer = z.object({ success: z.boolean() }).passthrough();
 
+/** What the auth webhook is told of an OpenSSH user certificate (checked, but signed by a CA the config does not trust). */
+export interface CertificateFacts {
+  keyId: string;
+  serial: string;
+  principals: readonly string[];
+  /** `SHA256:` fingerprint of the CA that signed it. */
+  ca: string;
+}
+
 /** A credential a first-factor call carries. */
 type Credential =
   | { method: "password"; password: string }
-  | { method: "publickey"; publicKey: string; fingerprint: string };
+  | {
+    method: "publickey";
+    publicKey: string;
+    fingerprint: string;
+    certificate?: CertificateFacts | undefined;
+  };
 
 /**
  * The auth webhook: asks an HTTP endpoint whether a login the config does
@@ -100,15 +114,19 @@ export class AuthWebhook {
 
   /**
    * Asks about a public key whose signature was verified and that the config
-   * does not know; `publicKey` is its authorized_keys line.
+   * does not know; `publicKey` is its authorized_keys line. For a
+   * certificate from a CA the config does not trust (checked otherwise:
+   * signature, validity, principals, options), `publicKey` is the
+   * certificate's line and `certificate` its key id, serial, principals and CA.
    */
   publicKey(
     login: AuthLogin,
     publicKey: string,
     fingerprint: string,
     signal: AbortSignal,
+    certificate?: CertificateFacts,
   ): Promise<AuthVerdict> {
-    return this.#ask(login, { method: "publickey", publicKey, fingerprint }, signal);
+    return this.#ask(login, { method: "publickey", publicKey, fingerprint, certificate }, signal);
   }
 
   async #ask(login: AuthLogin, credential: Credential, signal: AbortSignal): Promise<AuthVerdict> {
@@ -125,6 +143,7 @@ export class AuthWebhook {
             method: "publickey",
             publicKey: credential.publicKey,
             fingerprint: credential.fingerprint,
+            ...(credential.certificate ? { certificate: credential.certificate } : {}),
           }),
       }, signal);
       return this.#verdict(login, answer, signal);

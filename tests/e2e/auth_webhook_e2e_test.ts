@@ -43,10 +43,18 @@ function panel(request: WebhookRequest, publicKey: string): WebhookReply {
         };
       }
       return { body: { version: 1, result: "deny", reason: "unknown to the panel" } };
-    case "publickey":
+    case "publickey": {
+      // A certificate from the panel's own CA: its key id and principals decide.
+      const certificate = body.certificate as { keyId: string; principals: string[] } | undefined;
+      if (certificate) {
+        return certificate.keyId === "panel-issued" && certificate.principals.includes(user)
+          ? { body: { version: 1, result: "allow" } }
+          : { body: { version: 1, result: "deny", reason: "not the panel's certificate" } };
+      }
       return body.publicKey === publicKey && user === "keyed"
         ? { body: { version: 1, result: "allow" } }
         : { body: { version: 1, result: "deny" } };
+    }
     case "keyboard-interactive": {
       const responses = body.responses as string[];
       return body.state === "pin-for-pinned" && responses[0] === PIN
@@ -122,6 +130,47 @@ Deno.test("end to end: the auth webhook (capsule's format)", async (t) => {
         assert.equal(asked.at(-1)?.body.publicKey, publicKey);
         assert.match(String(asked.at(-1)?.body.fingerprint), /^SHA256:/);
         const refused = await ssh({ ...keyed, user: "other" }, "true");
+        assert.equal(refused.code, 255);
+      },
+    );
+
+    await t.step(
+      "a certificate from a CA the config does not trust: the webhook judges it",
+      async () => {
+        assert.equal(
+          (await run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", `${dir}/ca`])).code,
+          0,
+        );
+        const sign = async (id: string) => {
+          await Deno.copyFile(`${key}.pub`, `${dir}/${id}.pub`);
+          const out = await run([
+            "ssh-keygen",
+            "-q",
+            "-s",
+            `${dir}/ca`,
+            "-I",
+            id,
+            "-n",
+            "certified",
+            `${dir}/${id}.pub`,
+          ]);
+          assert.equal(out.code, 0, out.stderr);
+          return `${dir}/${id}-cert.pub`;
+        };
+        const certified: Login = { port: demo.port, user: "certified", identityFile: key };
+        const ok = await ssh(certified, "echo certified", {
+          args: ["-o", `CertificateFile=${await sign("panel-issued")}`],
+        });
+        assert.equal(ok.stdout, "certified\n", ok.stderr);
+        const asked = hook.requests.filter((r) => r.body.certificate).at(-1)!;
+        const facts = asked.body.certificate as Record<string, unknown>;
+        assert.equal(facts.keyId, "panel-issued");
+        assert.deepEqual(facts.principals, ["certified"]);
+        assert.match(String(facts.ca), /^SHA256:/);
+        assert.match(String(asked.body.publicKey), /^ssh-ed25519-cert-v01@openssh\.com /);
+        const refused = await ssh(certified, "true", {
+          args: ["-o", `CertificateFile=${await sign("someone-else")}`],
+        });
         assert.equal(refused.code, 255);
       },
     );

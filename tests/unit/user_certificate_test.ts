@@ -101,6 +101,12 @@ Deno.test("verifyUserCertificate checks what sshd's TrustedUserCAKeys checks", a
         await refused(["-n", "alice", "-V", "-2d:-1d"], /expired/);
         await refused(["-n", "alice", "-V", "+1d:+2d"], /not yet valid/);
         await refused(["-n", "alice"], /untrusted CA/, {}, "other_ca");
+        // With an outside judge (the auth webhook), another CA passes the rest of the checks.
+        const outside = await check(["-n", "alice"], { outsideCAs: true }, "other_ca");
+        assert.ok(outside.ok && outside.trustedBy === "outside");
+        const own = await check(["-n", "alice"], { outsideCAs: true });
+        assert.ok(own.ok && own.trustedBy === "config");
+        await refused(["-n", "bob"], /principals/, { outsideCAs: true }, "other_ca");
         await refused(["-n", "alice", "-h"], /not a user certificate/);
         await refused(["-n", "alice", "-O", "critical:verify-required"], /unknown critical option/);
         await refused(["-n", "alice", "-z", "7"], /serial 7 is revoked/, {
