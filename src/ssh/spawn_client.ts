@@ -182,7 +182,7 @@ async function relay(channel: ClientChannel, io: SpawnIo, closed: Promise<void>)
 
   const unsubscribe = [
     io.onSignal((name) => {
-      channel.signal(name);
+      sendSignal(channel, name);
       // A hang-up means the user is gone: end the session rather than wait.
       if (name === "HUP") channel.close();
     }),
@@ -232,4 +232,26 @@ async function pumpStdin(
   } finally {
     reader.releaseLock();
   }
+}
+
+/** ssh2's channel internals {@linkcode sendSignal} needs (pinned ssh2 1.17.0). */
+interface ChannelInternals {
+  outgoing?: { id: number; state: string };
+  _client?: { _protocol?: { signal(id: number, name: string): void } };
+}
+
+/**
+ * Sends a `signal` request. ssh2's `channel.signal()` sends nothing once the
+ * channel's input has ended (after standard input's EOF), though the process
+ * still runs and RFC 4254 allows it: so it goes through ssh2's protocol
+ * object while the channel is open.
+ */
+function sendSignal(channel: ClientChannel, name: string): void {
+  const internals = channel as unknown as ChannelInternals;
+  const protocol = internals._client?._protocol;
+  const outgoing = internals.outgoing;
+  // "eof": our side sent all its data; the channel is still open.
+  if ((outgoing?.state === "open" || outgoing?.state === "eof") && protocol) {
+    protocol.signal(outgoing.id, name);
+  } else channel.signal(name);
 }
