@@ -76,9 +76,18 @@ export class UserSockets {
         return;
       }
       await Deno.mkdir(userDir, { mode: 0o700 });
-      // mkdir's mode is filtered by the umask.
-      await Deno.chmod(userDir, 0o700);
-      await Deno.chown(userDir, account.uid, account.gid);
+      try {
+        // mkdir's mode is filtered by the umask.
+        await Deno.chmod(userDir, 0o700);
+        await Deno.chown(userDir, account.uid, account.gid);
+      } catch (error) {
+        await Deno.remove(userDir).catch(() => {});
+        throw new Error(
+          `cannot give "${userDir}" to "${user}" (only root can); make it yourself: ` +
+            `install -d -o "$(id -un)" -g ${user} -m 0750 ${userDir}`,
+          { cause: error },
+        );
+      }
     }
     const path = `${userDir}/${USER_SOCKET_NAME}`;
     await Deno.remove(path).catch(() => {});
