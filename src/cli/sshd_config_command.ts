@@ -35,7 +35,7 @@ Flags:
 ${_CONFIG_FLAG_HELP}
       --spawn-command PATH  The capsule program (default /usr/local/bin/capsule)
       --keys-user USER      AuthorizedKeysCommandUser: a dedicated account that
-                            can read the config (default capsule)
+                            can read the config (default capsule-keys)
   -h, --help             Show this help
 `,
   async run(args, context) {
@@ -44,7 +44,7 @@ ${_CONFIG_FLAG_HELP}
     const file = _configFile(values.config, context.env);
     const config = await loadConfig({ file, env: context.env, cwd: context.cwd });
     const program = values["spawn-command"] ?? "/usr/local/bin/capsule";
-    const keysUser = values["keys-user"] ?? "capsule";
+    const keysUser = values["keys-user"] ?? "capsule-keys";
     const configFlag = file !== undefined ? ` --config ${resolve(context.cwd, file)}` : "";
     const spawnFlag = ` --spawn-command ${program}`;
     const dir = config.server.userSockets.dir;

@@ -91,10 +91,13 @@ Deno.test("end to end: capsule behind OpenSSH's sshd", async (t) => {
   await Deno.chmod(dir, 0o755);
   let sshd: Awaited<ReturnType<typeof startSshd>> | undefined;
   try {
-    // The Unix users run `capsule spawn` from this checkout: Deno's module
-    // cache must be theirs to read (root's home is not).
+    // The Unix users run `capsule spawn` from this checkout: Deno's npm
+    // cache, with all of capsule's packages, must be theirs to read (root's
+    // home is not).
+    await run(Deno.execPath(), ["cache", "--frozen", `${ROOT}main.ts`]);
+    const { npmCache } = JSON.parse(await run(Deno.execPath(), ["info", "--json"]));
     await Deno.mkdir(`${dir}/deno`);
-    await run("cp", ["-r", `${Deno.env.get("HOME")}/.cache/deno/npm`, `${dir}/deno/npm`]);
+    await run("cp", ["-r", npmCache, `${dir}/deno/npm`]);
     await run("chmod", ["-R", "a+rwX", `${dir}/deno`]);
     await Deno.mkdir(`${dir}/bin`, { mode: 0o755 });
     const capsule = `${dir}/bin/capsule`;
