@@ -10,7 +10,7 @@ import denoJson from "./deno.json" with { type: "json" };
 import { hashPassword } from "./src/auth/mod.ts";
 import { runCli } from "./src/cli/mod.ts";
 import { probeDiskQuota, serve } from "./src/server/mod.ts";
-import { generateHostKey } from "./src/ssh/mod.ts";
+import { generateHostKey, spawnSession } from "./src/ssh/mod.ts";
 
 if (import.meta.main) {
   Deno.exit(
@@ -19,6 +19,7 @@ if (import.meta.main) {
       generateHostKey,
       hashPassword,
       probeDiskQuota,
+      spawn: spawnSession,
       version: denoJson.version,
     }),
   );

@@ -9,8 +9,12 @@ import type { CertificateGrant } from "./user_certificate.ts";
 export interface Identity {
   /** The user name the client logged in with. */
   username: string;
-  /** The method that authenticated it. */
-  method: "password" | "publickey";
+  /**
+   * The method that authenticated it; `socket` for a connection on the
+   * user's own unix socket (`server.userSockets`), whose file permissions are
+   * the credential: OpenSSH authenticated the user before `capsule spawn` ran.
+   */
+  method: "password" | "publickey" | "socket";
   /** `SHA256:...` fingerprint of the key, for `publickey` logins. */
   keyFingerprint?: string;
   /**

@@ -13,3 +13,4 @@ export * from "./base32.ts";
 export * from "./second_factor.ts";
 export * from "./totp.ts";
 export * from "./totp_factor.ts";
+export * from "./unix_account.ts";

@@ -1,4 +1,13 @@
 import type { Config } from "../config/mod.ts";
+import type { SpawnOptions } from "../ssh/mod.ts";
+
+/**
+ * Runs one `capsule spawn` session through the daemon's socket; returns its
+ * exit status.
+ *
+ * @throws {Error} with the one line for the user when the daemon cannot be reached
+ */
+export type SpawnRun = (options: SpawnOptions) => Promise<number>;
 
 /** What `serve` gets besides the config. */
 export interface ServeOptions {
@@ -59,6 +68,8 @@ export interface CliDeps {
    * the disk limit is enforced; without it, check-config does not ask.
    */
   probeDiskQuota?(config: Config): Promise<boolean | undefined>;
+  /** Runs a session for `capsule spawn`; without it, `spawn` fails. */
+  spawn?: SpawnRun;
   /** capsule's version, e.g. `0.1.0`. */
   version: string;
   /** Default: the process's standard output. */
@@ -75,8 +86,8 @@ export interface CliDeps {
 
 /** {@linkcode CliDeps} with every default filled in, as commands receive them. */
 export type CliContext =
-  & Required<Omit<CliDeps, "probeDiskQuota">>
-  & Pick<CliDeps, "probeDiskQuota">;
+  & Required<Omit<CliDeps, "probeDiskQuota" | "spawn">>
+  & Pick<CliDeps, "probeDiskQuota" | "spawn">;
 
 /** Fills in the process's streams, environment and directory where `deps` gives none. */
 export function cliContext(deps: CliDeps): CliContext {

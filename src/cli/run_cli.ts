@@ -1,4 +1,5 @@
 import { ConfigError } from "../config/mod.ts";
+import { authKeysCommand } from "./auth_keys_command.ts";
 import { checkConfigCommand } from "./check_config_command.ts";
 import { cliContext, type CliDeps } from "./cli_deps.ts";
 import type { Command } from "./command.ts";
@@ -7,6 +8,8 @@ import { hashPasswordCommand } from "./hash_password_command.ts";
 import { keygenCommand } from "./keygen_command.ts";
 import { InterruptedError } from "./read_password.ts";
 import { serveCommand } from "./serve_command.ts";
+import { spawnCommand } from "./spawn_command.ts";
+import { sshdConfigCommand } from "./sshd_config_command.ts";
 import { totpSecretCommand } from "./totp_secret_command.ts";
 import { UsageError } from "./usage_error.ts";
 import { versionCommand } from "./version_command.ts";
@@ -18,6 +21,9 @@ const COMMANDS: readonly Command[] = [
   totpSecretCommand,
   checkConfigCommand,
   configSchemaCommand,
+  authKeysCommand,
+  spawnCommand,
+  sshdConfigCommand,
   versionCommand,
 ];
 

@@ -17,3 +17,4 @@ export * from "./unsafe_settings.ts";
 export * from "./config_json_schema.ts";
 export * from "./registry_host.ts";
 export * from "./config_answer_schema.ts";
+export * from "./user_socket_path.ts";

@@ -45,6 +45,28 @@ export const MetricsConfig = object({
 /** The `server.metrics` section. */
 export type MetricsConfig = z.output<typeof MetricsConfig>;
 
+/** A user name as the config's `users` keys spell it. */
+const USER_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
+
+/**
+ * The `server.userSockets` section: the unix sockets behind OpenSSH's forced
+ * command (`capsule spawn`), one per user in a directory only that user can
+ * enter.
+ */
+export const UserSocketsConfig = object({
+  dir: string()
+    .refine((v) => v === "" || v.startsWith("/"), { error: `"" or an absolute path` })
+    .describe(
+      "Directory of the per-user sockets of `capsule spawn` (`DIR/USER/capsule.sock`, each `DIR/USER` owned by that Unix user, mode 0700), e.g. `/run/capsule/users`; empty for none.",
+    )
+    .default(""),
+  users: list(matching(USER_NAME, "a user name of `users`"))
+    .describe("The users who get a socket; empty for every user of `users`.")
+    .default([]),
+});
+/** The `server.userSockets` section. */
+export type UserSocketsConfig = z.output<typeof UserSocketsConfig>;
+
 /** The `server` section: listening, host keys, limits around authentication, lifecycle. */
 export const ServerConfig = object({
   listen: string()
@@ -102,6 +124,11 @@ export const ServerConfig = object({
     .default(60),
   metrics: MetricsConfig
     .describe("Prometheus metrics and health checks over HTTP.")
+    .prefault({}),
+  userSockets: UserSocketsConfig
+    .describe(
+      "Behind your own sshd: per-user unix sockets that `capsule spawn` (an OpenSSH forced command) connects to.",
+    )
     .prefault({}),
 });
 /** The `server` section. */

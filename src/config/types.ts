@@ -16,6 +16,6 @@ export type {
 export type { DockerConfig, EngineTlsConfig, RegistryConfig } from "./docker_schema.ts";
 export type { LimitsConfig, UserLimitsConfig } from "./limits_schema.ts";
 export type { MountConfig } from "./mount_schema.ts";
-export type { PenaltyConfig, ServerConfig } from "./server_schema.ts";
+export type { PenaltyConfig, ServerConfig, UserSocketsConfig } from "./server_schema.ts";
 export type { Ulimit, UlimitsConfig } from "./ulimits_schema.ts";
 export type { AuthWebhookConfig, WebhookConfig } from "./webhook_schema.ts";

@@ -12,6 +12,8 @@ export type CapsuleErrorCode =
   | "HOST_KEY_UNSUPPORTED"
   /** `server.stateDir` cannot be written (a generated host key, shared-container claims). */
   | "STATE_DIR_UNWRITABLE"
+  /** The per-user sockets of `server.userSockets` cannot be made (a directory, a socket). */
+  | "USER_SOCKETS_FAILED"
   /** A well-known password on an address other than loopback. */
   | "WEAK_PASSWORD_ON_PUBLIC_ADDRESS"
   /** The config webhook's CA, client certificate or key cannot be read or used. */
@@ -59,7 +61,10 @@ export type CapsuleErrorCode =
   /** A shared or pooled container is no longer running. */
   | "CONTAINER_GONE"
   /** A session could not be exec'd into its container. */
-  | "EXEC_FAILED";
+  | "EXEC_FAILED"
+  // capsule spawn
+  /** `capsule spawn` cannot reach the daemon on its socket, or the daemon refused it. */
+  | "SPAWN_FAILED";
 
 /**
  * A domain error with two audiences: a stable `code` and a `userMessage` that

@@ -54,6 +54,7 @@ import { refusedSessionChain, sessionChain } from "./session_chain.ts";
 import { refusalOf } from "./refusal_of.ts";
 import { ToolsInstaller } from "./tools_installer.ts";
 import { openObservability } from "./observability.ts";
+import { UserSockets } from "./user_sockets.ts";
 
 /** A started capsule server. */
 export interface RunningServer {
@@ -315,7 +316,23 @@ export async function startServer(
   const listen = parseListen(config.server.listen);
   let listening = false;
   let address: { host: string; port: number } | undefined;
+  let userSockets: UserSockets | undefined;
   try {
+    if (config.server.userSockets.dir !== "") {
+      userSockets = await UserSockets.open(config.server.userSockets, {
+        logger,
+        users: Object.keys(config.users),
+        serve: (socket, user) => {
+          // A user removed by a reload keeps no way in.
+          if (!Object.hasOwn(current.users, user)) {
+            logger.info("user_socket.refused", { user, reason: "not a user of the config" });
+            socket.destroy();
+            return Promise.resolve();
+          }
+          return server.serveSocket(socket, { user });
+        },
+      });
+    }
     if (options.listen === false) {
       logger.info("server.ready", { instance, listen: false });
     } else {
@@ -326,6 +343,7 @@ export async function startServer(
     }
   } catch (error) {
     // A port in use: take down what started, the warm pool's containers included.
+    await userSockets?.close();
     server.stopAccepting();
     await sweeper.stop();
     tools.stop();
@@ -346,6 +364,7 @@ export async function startServer(
     settled: () => shared.settled(),
     async shutdown({ drainMs, now }) {
       server.stopAccepting();
+      await userSockets?.close();
       listening = false;
       await sweeper.stop();
       tools.stop();

@@ -34,6 +34,8 @@ export interface ConnectionState {
   loginDeadline: number;
   /** The client's SSH version line, once known. */
   clientVersion?: string;
+  /** The user whose unix socket this connection came in on (see `LoginDeps.socketUser`). */
+  socketUser?: string;
 }
 
 /** A login just accepted, before the client is told. */
@@ -143,6 +145,7 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
     connectionId: id,
     address: ipOf(state.remote),
     maxAuthTries: deps.limits.maxAuthTries,
+    socketUser: state.socketUser,
     observer: deps.observer,
     onFailure: () => {
       state.failedAuth = true;

@@ -35,6 +35,12 @@ export interface LoginDeps {
    * login's username filled in per request.
    */
   outside?(username: string): OutsideLogin | undefined;
+  /**
+   * The user whose unix socket the connection came in on: the one login it
+   * takes, with the `none` method (the socket's permissions decided); every
+   * other request is refused. Never set for TCP connections.
+   */
+  socketUser?: string | undefined;
 }
 
 /** The second step, after a first factor got partial success. */
@@ -150,6 +156,23 @@ export function handleLogin(client: Connection, deps: LoginDeps): () => Identity
   };
 
   client.on("authentication", async (ctx) => {
+    if (deps.socketUser !== undefined) {
+      const mine = ctx.method === "none" && ctx.username === deps.socketUser;
+      if (!mine) {
+        logger.info("auth.rejected", {
+          user: ctx.username.slice(0, 64),
+          method: ctx.method,
+          reason: "not the user of this socket",
+        });
+        observe(ctx, false);
+        refuse(ctx, ctx.method !== "none", []);
+        return;
+      }
+      const who: Identity = { username: deps.socketUser, method: "socket" };
+      observe(ctx, true, who);
+      await accept(ctx, who);
+      return;
+    }
     if (partial) {
       await secondStep(ctx, partial);
       return;

@@ -3,6 +3,7 @@ import type { Connection, ServerChannel, Session as Ssh2Session } from "ssh2";
 import type { Session, SessionRequest } from "../session/mod.ts";
 import { ChannelIO } from "./channel_io.ts";
 import { closeUnstartedChannel } from "./_unstarted_channel.ts";
+import { keepRequestsAfterEof } from "./_requests_after_eof.ts";
 
 /** Refused start requests after which a session channel is closed. */
 const MAX_REFUSALS = 3;
@@ -18,6 +19,7 @@ export function wireSession(
   let refusals = 0;
   const reply = (ok: boolean, accept?: () => void, reject?: () => void) =>
     ok ? accept?.() : reject?.();
+  keepRequestsAfterEof(channel);
 
   channel.on("pty", (accept, reject, info) => {
     reply(session.pty({ term: info.term, cols: info.cols, rows: info.rows }), accept, reject);

@@ -7,3 +7,4 @@ export * from "./admission.ts";
 export * from "./connection_limits.ts";
 export * from "./connection_observer.ts";
 export * from "./stream_socket.ts";
+export * from "./spawn_client.ts";

@@ -65,6 +65,16 @@ export interface SshServerOptions {
   observer?: ConnectionObserver;
 }
 
+/** Options of {@linkcode SshServer.serveSocket}. */
+export interface ServeSocketOptions {
+  /**
+   * The user whose own unix socket (`server.userSockets`) the stream came in
+   * on: the connection is that user's, logged in with the `none` method and
+   * no other credential. Only for streams whose origin proves the user.
+   */
+  user?: string;
+}
+
 /** A TCP socket, or one connection's bytes over any other stream. */
 type SocketLike = net.Socket | StreamSocket;
 
@@ -173,14 +183,14 @@ export class SshServer {
    *
    * @returns resolves once the connection has closed
    */
-  serveSocket(socket: StreamSocket): Promise<void> {
+  serveSocket(socket: StreamSocket, options: ServeSocketOptions = {}): Promise<void> {
     const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
     if (this.#stopped) socket.destroy();
-    else this.#onSocket(socket);
+    else this.#onSocket(socket, options.user);
     return closed;
   }
 
-  #onSocket(socket: SocketLike): void {
+  #onSocket(socket: SocketLike, socketUser?: string): void {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     const source = sourceOf(socket.remoteAddress ?? "unknown");
     const refused = this.#admission.admit(source);
@@ -199,6 +209,7 @@ export class SshServer {
       failedAuth: false,
       timedOut: false,
       loginDeadline: performance.now() + this.#limits.loginTimeoutMs,
+      ...(socketUser !== undefined ? { socketUser } : {}),
       drop: () => socket.destroy(),
       onAuthenticated: () => {
         state.authenticated = true;

@@ -11,7 +11,8 @@ export interface ConfigRequestLogin {
   remoteAddress: string;
   /** The client's SSH version string (`SSH-2.0-OpenSSH_9.2p1`), if known. */
   clientVersion?: string | undefined;
-  method: "password" | "publickey";
+  /** How the user logged in; `socket`: through OpenSSH and `capsule spawn` (`server.userSockets`). */
+  method: "password" | "publickey" | "socket";
   keyFingerprint?: string | undefined;
   certificate?: { keyId: string; serial: string; principals: readonly string[] } | undefined;
   /** The profile capsule's config gives this login (the user's, or a principal's). */
