@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { auditConnections, AuditedRuntime, auditPlacement, auditTunnels } from "../audit/mod.ts";
-import { Authenticator, findWellKnownPasswords } from "../auth/mod.ts";
+import { Authenticator, type EphemeralKeys, findWellKnownPasswords } from "../auth/mod.ts";
 import {
   isLoopbackHost,
   limitsFor,
@@ -98,6 +98,8 @@ export interface StartServerOptions {
    * metrics listener (`serve --stdio`: one process per connection).
    */
   listen?: boolean;
+  /** Keys of in-process clients (the library's `openClient`), accepted for their user. */
+  ephemeralKeys?: EphemeralKeys;
 }
 
 /** The instance label of a config: `server.instance`, or the listen address. */
@@ -181,7 +183,11 @@ export async function startServer(
   if (disk === "watch") diskWatcher.start();
   const caps = new UserCaps((user) => limitsFor(current, user));
 
-  const authenticator = new Authenticator(config, { logger, outside: authWebhook !== undefined });
+  const authenticator = new Authenticator(config, {
+    logger,
+    outside: authWebhook !== undefined,
+    ...(options.ephemeralKeys ? { ephemeralKeys: options.ephemeralKeys } : {}),
+  });
   const envAllow = new EnvAllowList(config.session.envAllow);
   const pool = new WarmPool(runtime, {
     instance,
