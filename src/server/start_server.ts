@@ -66,7 +66,8 @@ export interface RunningServer {
    * Serves one SSH connection over `socket` (standard input and output, or
    * any stream), with the same authentication, limits and containers.
    *
-   * @returns resolves once the connection has closed
+   * @returns resolves once the connection has closed, its sessions have
+   *   ended and their containers have been given back (removed, in `session` mode)
    */
   serveSocket(socket: StreamSocket): Promise<void>;
   /**
@@ -333,7 +334,11 @@ export async function startServer(
 
   return {
     address,
-    serveSocket: (socket) => server.serveSocket(socket),
+    async serveSocket(socket) {
+      await server.serveSocket(socket);
+      // Its sessions' releases are among these (others' too, which end soon anyway).
+      await Promise.all(releases);
+    },
     settled: () => shared.settled(),
     async shutdown({ drainMs, now }) {
       server.stopAccepting();
