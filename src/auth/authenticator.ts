@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Config, UserConfig } from "../config/types.ts";
 import { describeError } from "../errors/mod.ts";
+import type { EphemeralKeys } from "./ephemeral_keys.ts";
 import { type Logger, silentLogger } from "../log/mod.ts";
 import type { Identity } from "./identity.ts";
 import { hashPassword, verifyPassword } from "./password_hash.ts";
@@ -38,6 +39,12 @@ export interface AuthenticatorOptions {
   secondFactors?: readonly SecondFactor[];
   /** Unix milliseconds now, for TOTP; a seam for tests. */
   now?: () => number;
+  /**
+   * Keys the library's in-process clients registered (`openClient`), each
+   * for one user. They count only for a user the config names in `users`,
+   * and only while registered; see {@linkcode EphemeralKeys}.
+   */
+  ephemeralKeys?: EphemeralKeys;
 }
 
 /** A login name `auth.anyUserKeysFiles` accepts, as `useradd` would by default. */
@@ -75,6 +82,7 @@ export class Authenticator {
   readonly #outside: boolean;
   #dummyHash: Promise<string> | undefined;
   readonly #secondFactors: readonly SecondFactor[];
+  readonly #ephemeralKeys: EphemeralKeys | undefined;
 
   /**
    * @param config users and the `auth` section
@@ -86,6 +94,7 @@ export class Authenticator {
     this.#readFile = options.readFile ?? ((path) => Deno.readTextFile(path));
     this.#verifyPassword = options.verifyPassword ?? verifyPassword;
     this.#outside = options.outside ?? false;
+    this.#ephemeralKeys = options.ephemeralKeys;
     const totp = new TotpFactor({
       userOf: (username) => this.#user(username),
       readFile: (path) => this.#readFile(expandHome(path)),
@@ -237,6 +246,18 @@ export class Authenticator {
 
   async #findKey(username: string, offered: OfferedKey): Promise<PublicKey | null> {
     const wanted = { algo: KEY_TYPE_OF_ALGO[offered.algo] ?? offered.algo, data: offered.data };
+    // An in-process client's key: only for a user the config has, so that
+    // openClient() cannot log in a user that does not exist.
+    if (this.#ephemeralKeys !== undefined && this.#user(username) !== undefined) {
+      const found = this.#ephemeralKeys.find(username, wanted);
+      if (found !== undefined) {
+        this.#logger.debug("auth.key_matched", {
+          source: "ephemeral",
+          fingerprint: fingerprintSha256(found.data),
+        });
+        return found;
+      }
+    }
     // Sources are read one by one, like OpenSSH, and only until a key matches.
     for (const source of this.#sourcesFor(username)) {
       const text = await source.read();

@@ -3,6 +3,7 @@
  * and other second factors, and the authenticator.
  */
 export * from "./authenticator.ts";
+export * from "./ephemeral_keys.ts";
 export * from "./identity.ts";
 export * from "./password_hash.ts";
 export * from "./public_key.ts";

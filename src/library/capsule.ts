@@ -1,3 +1,5 @@
+import { EphemeralKeys } from "../auth/mod.ts";
+import { type CapsuleClient, openClient, type OpenClientOptions } from "../client/mod.ts";
 import { type Config, loadConfig } from "../config/mod.ts";
 import { createLogger, type Logger } from "../log/mod.ts";
 import { DockerRuntime } from "../runtime/docker_runtime.ts";
@@ -27,12 +29,30 @@ export interface Capsule {
    *
    * @param stream the client's bytes (`readable`) and where the server's go (`writable`)
    * @param options the client's address, for logs and source-address checks
-   * @returns resolves once the connection has closed
+   * @returns resolves once the connection has closed, its sessions have
+   *   ended and their containers have been given back (removed, in `session` mode)
    */
   serveConnection(
     stream: { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> },
     options?: { remoteAddress?: string; remotePort?: number },
   ): Promise<void>;
+  /**
+   * Logs `user` in over an in-process connection (no TCP, no key files): an
+   * ed25519 key is made for this one login and accepted for `user` alone
+   * while it runs. The user must be in the config's `users` (one with a
+   * second factor is refused); their limits and container lifecycle apply
+   * as to any connection, and `close()` on the client closes all it opened.
+   *
+   * @throws {ClientError} `LOGIN_FAILED` when the login is refused
+   *
+   * @example
+   * ```ts
+   * await using client = await capsule.openClient("alice");
+   * const result = await client.exec("echo hi >&2; exit 3");
+   * // result.status === 3, new TextDecoder().decode(result.stderr) === "hi\n"
+   * ```
+   */
+  openClient(user: string, options?: OpenClientOptions): Promise<CapsuleClient>;
   /** Reloads users, keys and container settings; live sessions carry on. */
   reload(config: Config): void;
   /**
@@ -66,23 +86,28 @@ export async function startCapsule(
   const loaded = await loadFrom(config);
   const logger = options.logger ??
     createLogger({ level: loaded.log.level, format: loaded.log.format });
+  const keys = new EphemeralKeys();
   const server: RunningServer = await startServer(loaded, {
     logger,
+    ephemeralKeys: keys,
     runtime: await DockerRuntime.open(loaded.docker),
     version: denoJson.version,
     ...(options.listen === false ? { listen: false } : {}),
   });
   let ports = 0;
+  const serveConnection: Capsule["serveConnection"] = (stream, client = {}) => {
+    // Distinct ports keep concurrent streams apart until their handshakes.
+    const socket = new StreamSocket(stream.readable, stream.writable, {
+      remoteAddress: client.remoteAddress ?? "stream",
+      remotePort: client.remotePort ?? ++ports,
+    });
+    return server.serveSocket(socket);
+  };
   return {
     address: server.address,
-    serveConnection(stream, client = {}) {
-      // Distinct ports keep concurrent streams apart until their handshakes.
-      const socket = new StreamSocket(stream.readable, stream.writable, {
-        remoteAddress: client.remoteAddress ?? "stream",
-        remotePort: client.remotePort ?? ++ports,
-      });
-      return server.serveSocket(socket);
-    },
+    serveConnection,
+    openClient: (user, clientOptions) =>
+      openClient({ keys, serve: serveConnection }, user, clientOptions),
     reload: (next) => server.reload(next),
     close: ({ drainMs = 0 } = {}) => server.shutdown({ drainMs }),
   };

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { auditConnections, AuditedRuntime, auditPlacement, auditTunnels } from "../audit/mod.ts";
-import { Authenticator, findWellKnownPasswords } from "../auth/mod.ts";
+import { Authenticator, type EphemeralKeys, findWellKnownPasswords } from "../auth/mod.ts";
 import {
   isLoopbackHost,
   limitsFor,
@@ -67,7 +67,8 @@ export interface RunningServer {
    * Serves one SSH connection over `socket` (standard input and output, or
    * any stream), with the same authentication, limits and containers.
    *
-   * @returns resolves once the connection has closed
+   * @returns resolves once the connection has closed, its sessions have
+   *   ended and their containers have been given back (removed, in `session` mode)
    */
   serveSocket(socket: StreamSocket): Promise<void>;
   /**
@@ -99,6 +100,8 @@ export interface StartServerOptions {
    * metrics listener (`serve --stdio`: one process per connection).
    */
   listen?: boolean;
+  /** Keys of in-process clients (the library's `openClient`), accepted for their user. */
+  ephemeralKeys?: EphemeralKeys;
 }
 
 /**
@@ -197,7 +200,11 @@ export async function startServer(
   if (disk === "watch") diskWatcher.start();
   const caps = new UserCaps((user) => limitsFor(current, user));
 
-  const authenticator = new Authenticator(config, { logger, outside: authWebhook !== undefined });
+  const authenticator = new Authenticator(config, {
+    logger,
+    outside: authWebhook !== undefined,
+    ...(options.ephemeralKeys ? { ephemeralKeys: options.ephemeralKeys } : {}),
+  });
   const envAllow = new EnvAllowList(config.session.envAllow);
   const pool = new WarmPool(runtime, {
     instance,
@@ -360,7 +367,11 @@ export async function startServer(
 
   return {
     address,
-    serveSocket: (socket) => server.serveSocket(socket),
+    async serveSocket(socket) {
+      await server.serveSocket(socket);
+      // Its sessions' releases are among these (others' too, which end soon anyway).
+      await Promise.all(releases);
+    },
     settled: () => shared.settled(),
     async shutdown({ drainMs, now }) {
       server.stopAccepting();

@@ -36,6 +36,11 @@ export interface ConnectionState {
   clientVersion?: string;
   /** The user whose unix socket this connection came in on (see `LoginDeps.socketUser`). */
   socketUser?: string;
+  /**
+   * Resolves once the SSH connection has closed and each of its sessions
+   * has ended; set when the handshake is done ({@linkcode serveConnection}).
+   */
+  sessionsEnded?: Promise<void>;
 }
 
 /** A login just accepted, before the client is told. */
@@ -96,6 +101,8 @@ export interface ConnectionDeps {
 export function serveConnection(client: Connection, state: ConnectionState, deps: ConnectionDeps) {
   const { logger, id } = state;
   const opened = performance.now();
+  const sessionsEnded = Promise.withResolvers<void>();
+  state.sessionsEnded = sessionsEnded.promise;
   const endFor = (reason: string) => {
     state.closeReason ??= reason;
     end();
@@ -250,7 +257,10 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
     };
     // Observed once its sessions have ended, so that a connection's close is
     // its last event in the audit (a killed client's session ends after it).
-    void Promise.allSettled(ending).then(() => deps.observer?.closed(closed));
+    void Promise.allSettled(ending).then(() => {
+      deps.observer?.closed(closed);
+      sessionsEnded.resolve();
+    });
     deps.onClose(id);
   });
 

@@ -181,23 +181,26 @@ export class SshServer {
    * any stream), under the same admission, login deadline and limits as a
    * TCP connection.
    *
-   * @returns resolves once the connection has closed
+   * @returns resolves once the connection has closed and its sessions have ended
    */
   serveSocket(socket: StreamSocket, options: ServeSocketOptions = {}): Promise<void> {
     const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    let state: ConnectionState | undefined;
     if (this.#stopped) socket.destroy();
-    else this.#onSocket(socket, options.user);
-    return closed;
+    else state = this.#onSocket(socket, options.user);
+    // Read once the socket closed: set only if the SSH handshake was done.
+    return closed.then(() => state?.sessionsEnded);
   }
 
-  #onSocket(socket: SocketLike, socketUser?: string): void {
+  /** Admits a connection and hands it to ssh2; its state, or `undefined` when refused. */
+  #onSocket(socket: SocketLike, socketUser?: string): ConnectionState | undefined {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     const source = sourceOf(socket.remoteAddress ?? "unknown");
     const refused = this.#admission.admit(source);
     if (refused) {
       this.#options.logger.info("connection.refused", { remote, reason: refused });
       socket.destroy();
-      return;
+      return undefined;
     }
     const id = randomId();
     const state: ConnectionState = {
@@ -243,6 +246,7 @@ export class SshServer {
     socket.setNoDelay(true);
     // ssh2 only needs a duplex with the remote's address and port.
     this.#ssh.injectSocket(socket as net.Socket);
+    return state;
   }
 
   #onConnection(client: Connection, info: ClientInfo): void {
