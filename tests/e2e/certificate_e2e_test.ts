@@ -59,7 +59,6 @@ Deno.test("end to end: OpenSSH user certificates", async (t) => {
     login = carol,
     command = "echo in-as-$(id -un 2>/dev/null || echo x)",
   ) => ssh(login, command, { args: ["-o", `CertificateFile=${cert}`] });
-  const rejected = () => capsule.logs().filter((r) => r.event === "auth.rejected");
 
   try {
     await t.step("a certificate logs in a user only it knows, from either CA", async () => {
@@ -95,9 +94,9 @@ Deno.test("end to end: OpenSSH user certificates", async (t) => {
           const result = await withCert(cert);
           assert.equal(result.code, 255, `accepted: ${args.join(" ")}`);
           assert.match(result.stderr, /Permission denied/);
-          assert.ok(
-            rejected().some((r) => reason.test(String(r.reason))),
-            `no rejection matching ${reason}: ${JSON.stringify(rejected().slice(-3))}`,
+          await capsule.waitForLog(
+            (r) => r.event === "auth.rejected" && reason.test(String(r.reason)),
+            10_000,
           );
         }
         // Serial 13, revoked in the config.
@@ -116,7 +115,10 @@ Deno.test("end to end: OpenSSH user certificates", async (t) => {
         ]);
         const revoked = await withCert(`${dir}/revoked-cert.pub`);
         assert.equal(revoked.code, 255);
-        assert.ok(rejected().some((r) => /serial 13 is revoked/.test(String(r.reason))));
+        await capsule.waitForLog(
+          (r) => r.event === "auth.rejected" && /serial 13 is revoked/.test(String(r.reason)),
+          10_000,
+        );
         // A host certificate: OpenSSH's client does not even offer it (the unit
         // tests send one). The plain key, without its certificate, is nobody's.
         const host = await certificate(["-n", "carol", "-h"]);
@@ -171,7 +173,7 @@ Deno.test("end to end: OpenSSH user certificates", async (t) => {
       const pty = await ssh(carol, "tty", { args: ["-tt", "-o", `CertificateFile=${cert}`] });
       assert.equal(pty.code, 255);
       assert.match(pty.stderr, /PTY allocation request failed/);
-      assert.ok(capsule.logs().some((r) => r.event === "session.pty_refused"));
+      await capsule.waitForLog((r) => r.event === "session.pty_refused", 10_000);
       const local = freePort();
       const forward = backgroundSsh(
         carol,
@@ -187,12 +189,9 @@ Deno.test("end to end: OpenSSH user certificates", async (t) => {
       } finally {
         await forward.stop();
       }
-      assert.ok(
-        capsule.logs().some((r) =>
-          r.event === "forward.refused" &&
-          /certificate does not permit port forwarding/.test(String(r.reason))
-        ),
-      );
+      await capsule.waitForLog((r) =>
+        r.event === "forward.refused" &&
+        /certificate does not permit port forwarding/.test(String(r.reason)), 10_000);
       // No permit-agent-forwarding: `ssh -A` gets no SSH_AUTH_SOCK; the default certificate does.
       const socket = `${dir}/agent.sock`;
       const agent = new Deno.Command("ssh-agent", { args: ["-D", "-a", socket], stdout: "null" })
@@ -215,10 +214,11 @@ Deno.test("end to end: OpenSSH user certificates", async (t) => {
         agent.kill("SIGTERM");
         await agent.status;
       }
-      assert.ok(
-        capsule.logs().some((r) =>
-          r.event === "forward.refused" && /does not permit agent forwarding/.test(String(r.reason))
-        ),
+      await capsule.waitForLog(
+        (r) =>
+          r.event === "forward.refused" &&
+          /does not permit agent forwarding/.test(String(r.reason)),
+        10_000,
       );
       // With the defaults (permit-pty, permit-port-forwarding), both work.
       const full = await certificate(["-n", "carol"]);
