@@ -13,6 +13,7 @@ import {
   unreachable,
 } from "./_engine_errors.ts";
 import { type EngineTlsMaterial, readEngineTls } from "./_engine_tls.ts";
+import { hijackOverTls, type TlsTarget } from "./_tls_hijack.ts";
 import {
   DEFAULT_SOCKET,
   describeEndpoint,
@@ -82,6 +83,8 @@ export class DockerRuntime implements ContainerRuntime {
 
   /** The engine's address, for the operator's messages. */
   readonly #where: string;
+  /** A TLS engine: its hijacked connections bypass `node:tls` (see `_tls_hijack.ts`). */
+  readonly #tlsTarget: TlsTarget | undefined;
 
   /**
    * @param endpoint where the engine listens (the local socket by default)
@@ -93,6 +96,36 @@ export class DockerRuntime implements ContainerRuntime {
   ) {
     this.#docker = new Docker(dockerOptions(endpoint, tls));
     this.#where = describeEndpoint(endpoint);
+    this.#tlsTarget = endpoint.kind === "tcp" && endpoint.tls && tls
+      ? { host: endpoint.host, port: endpoint.port, tls }
+      : undefined;
+  }
+
+  /** Attaches to a container's stdin, stdout and stderr, before it starts. */
+  #attach(container: Docker.Container): Promise<Duplex> {
+    if (this.#tlsTarget) {
+      return hijackOverTls(this.#tlsTarget, {
+        path: `/containers/${container.id}/attach?stream=1&stdin=1&stdout=1&stderr=1`,
+      });
+    }
+    return container.attach({
+      stream: true,
+      stdin: true,
+      stdout: true,
+      stderr: true,
+      hijack: true,
+    }) as unknown as Promise<Duplex>;
+  }
+
+  /** Starts an exec with its streams hijacked. */
+  #startExec(exec: Docker.Exec, tty: boolean): Promise<Duplex> {
+    if (this.#tlsTarget) {
+      return hijackOverTls(this.#tlsTarget, {
+        path: `/exec/${exec.id}/start`,
+        body: { Detach: false, Tty: tty },
+      });
+    }
+    return exec.start({ hijack: true, stdin: true, Tty: tty }) as Promise<Duplex>;
   }
 
   /**
@@ -184,13 +217,7 @@ export class DockerRuntime implements ContainerRuntime {
     const container = await this.#create(spec, true);
     try {
       // Attach before start, or the output of a fast command is lost.
-      const socket = await container.attach({
-        stream: true,
-        stdin: true,
-        stdout: true,
-        stderr: true,
-        hijack: true,
-      }) as unknown as Duplex;
+      const socket = await this.#attach(container);
       try {
         await container.start();
       } catch (error) {
@@ -233,7 +260,7 @@ export class DockerRuntime implements ContainerRuntime {
         // Honoured from API 1.42 on (sized before the process starts); ignored before.
         ...(spec.tty && spec.size ? { ConsoleSize: [spec.size.rows, spec.size.cols] } : {}),
       });
-      const socket = await exec.start({ hijack: true, stdin: true, Tty: spec.tty }) as Duplex;
+      const socket = await this.#startExec(exec, spec.tty);
       const process = new DockerExecProcess({
         container,
         exec,
