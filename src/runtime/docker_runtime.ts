@@ -8,6 +8,8 @@ import { DockerProcess } from "./_docker_process.ts";
 import {
   engineErrorOf,
   engineMessage,
+  isNameTaken,
+  isNotRunning,
   isUnreachable,
   pingFailed,
   unreachable,
@@ -187,7 +189,7 @@ export class DockerRuntime implements ContainerRuntime {
       );
     } catch (error) {
       if (isUnreachable(error)) throw unreachable(error);
-      if (engineErrorOf(error).statusCode === 409) {
+      if (isNameTaken(error)) {
         throw new CapsuleError(
           "NAME_IN_USE",
           "Cannot create a container: its name is taken",
@@ -274,8 +276,7 @@ export class DockerRuntime implements ContainerRuntime {
       return process;
     } catch (error) {
       if (isUnreachable(error)) throw unreachable(error);
-      const status = engineErrorOf(error).statusCode;
-      if (status === 404 || status === 409) throw await this.#whyGone(container, spec, error);
+      if (isNotRunning(error)) throw await this.#whyGone(container, spec, error);
       throw new CapsuleError("EXEC_FAILED", "Cannot start the session in its container", {
         cause: error,
       });
