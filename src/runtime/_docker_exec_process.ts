@@ -2,7 +2,7 @@
 import type Docker from "dockerode";
 import type { Duplex } from "node:stream";
 import { AttachedStreams } from "./_attached_streams.ts";
-import { exitStatusLost } from "./_engine_errors.ts";
+import { exitStatusLost, resized } from "./_engine_errors.ts";
 import { WAIT_FOR_TTY_SIZE } from "./_tty_size.ts";
 import type { ExecSpec, ExitResult, OutputChunk, RunningProcess } from "./container_runtime.ts";
 
@@ -101,7 +101,7 @@ export class DockerExecProcess implements RunningProcess {
   }
 
   async resize(size: { cols: number; rows: number }): Promise<void> {
-    await this.#exec.resize({ h: size.rows, w: size.cols });
+    await resized(this.#exec.resize({ h: size.rows, w: size.cols }));
   }
 
   async signal(name: string): Promise<void> {

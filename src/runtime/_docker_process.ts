@@ -2,7 +2,7 @@
 import type Docker from "dockerode";
 import type { Duplex } from "node:stream";
 import { AttachedStreams } from "./_attached_streams.ts";
-import { exitStatusLost } from "./_engine_errors.ts";
+import { exitStatusLost, resized } from "./_engine_errors.ts";
 import type { ExitResult, OutputChunk, RunningProcess } from "./container_runtime.ts";
 
 /** A container's own process, attached before the container started. */
@@ -35,7 +35,7 @@ export class DockerProcess implements RunningProcess {
   }
 
   async resize(size: { cols: number; rows: number }): Promise<void> {
-    await this.#container.resize({ h: size.rows, w: size.cols });
+    await resized(this.#container.resize({ h: size.rows, w: size.cols }));
   }
 
   async signal(name: string): Promise<void> {

@@ -116,3 +116,36 @@ export function exitStatusLost(error: unknown): CapsuleError {
     { cause: error },
   );
 }
+
+/**
+ * Runs a resize, taking Podman's 201 for the success it is: Podman 4.3
+ * answers an exec's resize with 201 Created where Docker answers 200, and
+ * dockerode treats any status it was not told of as an error.
+ */
+export async function resized(request: Promise<unknown>): Promise<void> {
+  try {
+    await request;
+  } catch (error) {
+    if (engineErrorOf(error).statusCode !== 201) throw error;
+  }
+}
+
+/**
+ * Whether the engine refused to create a container because its name is
+ * taken: Docker's 409, or Podman 4.3's 500 "... is already in use".
+ */
+export function isNameTaken(error: unknown): boolean {
+  const status = engineErrorOf(error).statusCode;
+  return status === 409 || (status === 500 && /is already in use/i.test(engineMessage(error)));
+}
+
+/**
+ * Whether the engine refused an exec because the container is not running
+ * (or is gone): Docker's 404 and 409, or Podman 4.3's 500 "container state
+ * improper".
+ */
+export function isNotRunning(error: unknown): boolean {
+  const status = engineErrorOf(error).statusCode;
+  return status === 404 || status === 409 ||
+    (status === 500 && /container state improper/i.test(engineMessage(error)));
+}

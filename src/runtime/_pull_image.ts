@@ -48,7 +48,7 @@ export async function pullImage(
         stream,
         (error: Error | null) => {
           if (error) reject(error);
-          else if (failed !== undefined) reject(new Error(failed));
+          else if (failed !== undefined) reject(new PullStreamError(failed));
           else resolve();
         },
         (event: EngineEvent) => {
@@ -63,6 +63,13 @@ export async function pullImage(
     throw pullError(image, error);
   }
 }
+
+/**
+ * An error the engine reported inside its pull stream: the engine answered,
+ * so however it is worded ("dial tcp ...: connect: connection refused" from
+ * Podman when the registry is down) it is about the registry, not the engine.
+ */
+export class PullStreamError extends Error {}
 
 /** The engine's auth config: its field names, nothing empty. */
 function authConfig(auth: RegistryAuth): Record<string, string> {
@@ -98,7 +105,10 @@ export function pullError(image: string, error: unknown): CapsuleError {
   if (error instanceof CapsuleError) return error;
   // Without a status the engine itself did not answer; with one, the engine
   // relays what the registry did (a refused registry also says "connect").
-  if (engineErrorOf(error).statusCode === undefined && isUnreachable(error)) {
+  if (
+    !(error instanceof PullStreamError) && engineErrorOf(error).statusCode === undefined &&
+    isUnreachable(error)
+  ) {
     return unreachable(error);
   }
   const registry = registryOf(image);

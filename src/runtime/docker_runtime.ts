@@ -8,11 +8,14 @@ import { DockerProcess } from "./_docker_process.ts";
 import {
   engineErrorOf,
   engineMessage,
+  isNameTaken,
+  isNotRunning,
   isUnreachable,
   pingFailed,
   unreachable,
 } from "./_engine_errors.ts";
 import { type EngineTlsMaterial, readEngineTls } from "./_engine_tls.ts";
+import { hijackOverTls, type TlsTarget } from "./_tls_hijack.ts";
 import {
   DEFAULT_SOCKET,
   describeEndpoint,
@@ -82,6 +85,8 @@ export class DockerRuntime implements ContainerRuntime {
 
   /** The engine's address, for the operator's messages. */
   readonly #where: string;
+  /** A TLS engine: its hijacked connections bypass `node:tls` (see `_tls_hijack.ts`). */
+  readonly #tlsTarget: TlsTarget | undefined;
 
   /**
    * @param endpoint where the engine listens (the local socket by default)
@@ -93,6 +98,36 @@ export class DockerRuntime implements ContainerRuntime {
   ) {
     this.#docker = new Docker(dockerOptions(endpoint, tls));
     this.#where = describeEndpoint(endpoint);
+    this.#tlsTarget = endpoint.kind === "tcp" && endpoint.tls && tls
+      ? { host: endpoint.host, port: endpoint.port, tls }
+      : undefined;
+  }
+
+  /** Attaches to a container's stdin, stdout and stderr, before it starts. */
+  #attach(container: Docker.Container): Promise<Duplex> {
+    if (this.#tlsTarget) {
+      return hijackOverTls(this.#tlsTarget, {
+        path: `/containers/${container.id}/attach?stream=1&stdin=1&stdout=1&stderr=1`,
+      });
+    }
+    return container.attach({
+      stream: true,
+      stdin: true,
+      stdout: true,
+      stderr: true,
+      hijack: true,
+    }) as unknown as Promise<Duplex>;
+  }
+
+  /** Starts an exec with its streams hijacked. */
+  #startExec(exec: Docker.Exec, tty: boolean): Promise<Duplex> {
+    if (this.#tlsTarget) {
+      return hijackOverTls(this.#tlsTarget, {
+        path: `/exec/${exec.id}/start`,
+        body: { Detach: false, Tty: tty },
+      });
+    }
+    return exec.start({ hijack: true, stdin: true, Tty: tty }) as Promise<Duplex>;
   }
 
   /**
@@ -154,7 +189,7 @@ export class DockerRuntime implements ContainerRuntime {
       );
     } catch (error) {
       if (isUnreachable(error)) throw unreachable(error);
-      if (engineErrorOf(error).statusCode === 409) {
+      if (isNameTaken(error)) {
         throw new CapsuleError(
           "NAME_IN_USE",
           "Cannot create a container: its name is taken",
@@ -184,13 +219,7 @@ export class DockerRuntime implements ContainerRuntime {
     const container = await this.#create(spec, true);
     try {
       // Attach before start, or the output of a fast command is lost.
-      const socket = await container.attach({
-        stream: true,
-        stdin: true,
-        stdout: true,
-        stderr: true,
-        hijack: true,
-      }) as unknown as Duplex;
+      const socket = await this.#attach(container);
       try {
         await container.start();
       } catch (error) {
@@ -233,7 +262,7 @@ export class DockerRuntime implements ContainerRuntime {
         // Honoured from API 1.42 on (sized before the process starts); ignored before.
         ...(spec.tty && spec.size ? { ConsoleSize: [spec.size.rows, spec.size.cols] } : {}),
       });
-      const socket = await exec.start({ hijack: true, stdin: true, Tty: spec.tty }) as Duplex;
+      const socket = await this.#startExec(exec, spec.tty);
       const process = new DockerExecProcess({
         container,
         exec,
@@ -247,8 +276,7 @@ export class DockerRuntime implements ContainerRuntime {
       return process;
     } catch (error) {
       if (isUnreachable(error)) throw unreachable(error);
-      const status = engineErrorOf(error).statusCode;
-      if (status === 404 || status === 409) throw await this.#whyGone(container, spec, error);
+      if (isNotRunning(error)) throw await this.#whyGone(container, spec, error);
       throw new CapsuleError("EXEC_FAILED", "Cannot start the session in its container", {
         cause: error,
       });

@@ -112,6 +112,35 @@ async function readUntil(
   return text;
 }
 
+/** 32 MiB on stdout and 32 MiB on stderr at once. */
+const BOTH_STREAMS_32M = "head -c 33554432 /dev/zero & head -c 33554432 /dev/zero >&2; wait";
+
+/**
+ * Counts a process's output bytes per stream, pausing every few chunks so
+ * that the engine's side fills up and backpressure comes and goes many
+ * times; fails when the output has not ended within 60 s.
+ */
+async function drainSlowly(process: RunningProcess): Promise<{ stdout: number; stderr: number }> {
+  const counts = { stdout: 0, stderr: 0 };
+  const iterator = process.output[Symbol.asyncIterator]();
+  const deadline = Date.now() + 60_000;
+  for (let i = 1;; i++) {
+    let id: ReturnType<typeof setTimeout> | undefined;
+    const timer = new Promise<"late">((r) => {
+      id = setTimeout(() => r("late"), Math.max(0, deadline - Date.now()));
+    });
+    const next = await Promise.race([iterator.next(), timer]).finally(() => clearTimeout(id));
+    if (next === "late") {
+      throw new Error(
+        `The output did not end within 60 s; got ${counts.stdout} bytes on stdout and ${counts.stderr} on stderr`,
+      );
+    }
+    if (next.done) return counts;
+    counts[next.value.stream] += next.value.data.length;
+    if (i % 4 === 0) await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
 async function assertCode(
   promise: Promise<unknown>,
   code: CapsuleErrorCode,
@@ -178,6 +207,19 @@ export async function runtimeContract(
       await runtime.remove(process.containerId);
     });
 
+    await t.step(
+      "run: 32 MiB on stdout and stderr at once, read slowly, all arrive and end",
+      async () => {
+        const process = track(
+          await runtime.run(spec({ cmd: ["/bin/sh", "-c", BOTH_STREAMS_32M] })),
+        );
+        assert.deepEqual(await drainSlowly(process), { stdout: 32 << 20, stderr: 32 << 20 });
+        assert.equal((await process.wait()).code, 0);
+        await process.close({ containerGoing: true });
+        await runtime.remove(process.containerId);
+      },
+    );
+
     await t.step("run: a TTY has its size from the start and follows a resize", async () => {
       const process = track(
         await runtime.run(spec({
@@ -238,6 +280,19 @@ export async function runtimeContract(
       assert.deepEqual(await process.wait(), { code: 4, oomKilled: false });
       await process.close();
     });
+
+    await t.step(
+      "exec: 32 MiB on stdout and stderr at once, read slowly, all arrive and end",
+      async () => {
+        const process = await runtime.exec(shared, execSpec(BOTH_STREAMS_32M));
+        try {
+          assert.deepEqual(await drainSlowly(process), { stdout: 32 << 20, stderr: 32 << 20 });
+          assert.equal((await process.wait()).code, 0);
+        } finally {
+          await process.close();
+        }
+      },
+    );
 
     await t.step("exec: env, workdir and user apply", async () => {
       const process = await runtime.exec(

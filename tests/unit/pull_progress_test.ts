@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { pullError } from "../../src/runtime/_pull_image.ts";
+import { pullError, PullStreamError } from "../../src/runtime/_pull_image.ts";
 import type { PullProgress } from "../../src/runtime/mod.ts";
 import { reportPullProgress } from "../../src/session/mod.ts";
 import { fakeSessionContext } from "../helpers/fake_session_context.ts";
@@ -100,6 +100,15 @@ Deno.test("pullError() tells the user apart denied, unreachable and missing, in 
       assert.match(String((error.cause as Error).message), new RegExp(message.slice(0, 12)));
     });
   }
+  await t.step("registry down, told in the pull stream without a status (Podman)", () => {
+    const error = pullError(
+      IMAGE,
+      new PullStreamError(
+        'pinging container registry 127.0.0.1:9: Get "https://127.0.0.1:9/v2/": dial tcp 127.0.0.1:9: connect: connection refused',
+      ),
+    );
+    assert.equal(error.code, "REGISTRY_UNREACHABLE");
+  });
   await t.step("the engine itself gone", () => {
     const error = pullError(IMAGE, Object.assign(new Error("connect ENOENT"), { code: "ENOENT" }));
     assert.equal(error.code, "ENGINE_UNREACHABLE");
