@@ -190,9 +190,12 @@ Deno.test("end to end: forwarding into the container", async (t) => {
           await sleep(1_500); // the session's container is up
           const bytes = await fetchTcp(local);
           assert.equal(bytes.length, 0, "capsule's host listener answered through the container");
-          const refused = log("forward.refused").at(-1);
-          assert.equal(refused?.port, capsule.port);
-          assert.match(String(refused?.reason), /could not connect/);
+          // Read from capsule's output, which may trail what the client saw.
+          const refused = await capsule.waitForLog(
+            (r) => r.event === "forward.refused" && r.port === capsule.port,
+            10_000,
+          );
+          assert.match(String(refused.reason), /could not connect/);
         } finally {
           const stderr = await client.stop();
           assert.match(stderr, /connect failed/);
@@ -261,7 +264,10 @@ Deno.test("end to end: forwarding into the container", async (t) => {
             const stderr = await client.stop();
             assert.match(stderr, /administratively prohibited/, `${user}: ${stderr}`);
           }
-          assert.match(String(log("forward.refused").at(-1)?.reason), reason);
+          await capsule.waitForLog(
+            (r) => r.event === "forward.refused" && reason.test(String(r.reason)),
+            10_000,
+          );
         }
       },
     );
