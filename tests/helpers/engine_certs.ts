@@ -3,6 +3,7 @@
  * `openssl`: a CA, the engine's certificate for 127.0.0.1, a client
  * certificate, an expired client certificate and a second, unrelated CA.
  */
+import { makeTestPki, openssl } from "./test_pki.ts";
 
 /** Paths of the PEM files {@linkcode makeEngineCerts} wrote. */
 export interface EngineCerts {
@@ -17,18 +18,6 @@ export interface EngineCerts {
   expiredCert: string;
   /** A CA that signed nothing here. */
   otherCa: string;
-}
-
-async function openssl(dir: string, args: string[]): Promise<void> {
-  const out = await new Deno.Command("openssl", {
-    args,
-    cwd: dir,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (out.code !== 0) {
-    throw new Error(`openssl ${args.join(" ")} failed:\n${new TextDecoder().decode(out.stderr)}`);
-  }
 }
 
 /** The config of `openssl ca`, the one command that sets a certificate's dates at will. */
@@ -49,104 +38,19 @@ commonName = supplied
 extendedKeyUsage = clientAuth
 `;
 
-/** Makes the certificates in `dir` (created if missing). */
+/**
+ * Makes the certificates in `dir` (created if missing): the test PKI of
+ * `test_pki.ts`, with the client's pair also as `cert.pem` and `key.pem` (so
+ * that `dir` works as `DOCKER_CERT_PATH`), and an expired client certificate.
+ */
 export async function makeEngineCerts(dir: string): Promise<EngineCerts> {
-  await Deno.mkdir(dir, { recursive: true });
-  const run = (args: string[]) => openssl(dir, args);
-  const subject = (cn: string) => ["-subj", `/CN=${cn}`];
-  await run([
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    "ca-key.pem",
-    "-out",
-    "ca.pem",
-    "-days",
-    "2",
-    ...subject("capsule test CA"),
-  ]);
-  await run([
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    "other-ca-key.pem",
-    "-out",
-    "other-ca.pem",
-    "-days",
-    "2",
-    ...subject("another CA"),
-  ]);
-  await Deno.writeTextFile(
-    `${dir}/server.ext`,
-    "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
-  );
-  await run([
-    "req",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    "server-key.pem",
-    "-out",
-    "server.csr",
-    ...subject("127.0.0.1"),
-  ]);
-  await run([
-    "x509",
-    "-req",
-    "-in",
-    "server.csr",
-    "-CA",
-    "ca.pem",
-    "-CAkey",
-    "ca-key.pem",
-    "-CAcreateserial",
-    "-out",
-    "server-cert.pem",
-    "-days",
-    "2",
-    "-extfile",
-    "server.ext",
-  ]);
-  await Deno.writeTextFile(`${dir}/client.ext`, "extendedKeyUsage=clientAuth\n");
-  await run([
-    "req",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    "key.pem",
-    "-out",
-    "client.csr",
-    ...subject("capsule"),
-  ]);
-  await run([
-    "x509",
-    "-req",
-    "-in",
-    "client.csr",
-    "-CA",
-    "ca.pem",
-    "-CAkey",
-    "ca-key.pem",
-    "-CAcreateserial",
-    "-out",
-    "cert.pem",
-    "-days",
-    "2",
-    "-extfile",
-    "client.ext",
-  ]);
+  const pki = await makeTestPki(dir);
+  await Deno.copyFile(pki.clientCert, `${dir}/cert.pem`);
+  await Deno.copyFile(pki.clientKey, `${dir}/key.pem`);
   await Deno.writeTextFile(`${dir}/ca.cnf`, CA_CONFIG);
   await Deno.writeTextFile(`${dir}/index.txt`, "");
   await Deno.writeTextFile(`${dir}/serial`, "1000\n");
-  await run([
+  await openssl([
     "ca",
     "-batch",
     "-config",
@@ -154,7 +58,7 @@ export async function makeEngineCerts(dir: string): Promise<EngineCerts> {
     "-cert",
     "ca.pem",
     "-keyfile",
-    "ca-key.pem",
+    "ca.key",
     "-in",
     "client.csr",
     "-out",
@@ -164,15 +68,15 @@ export async function makeEngineCerts(dir: string): Promise<EngineCerts> {
     "-enddate",
     "20200102000000Z",
     "-notext",
-  ]);
+  ], dir);
   return {
     dir,
-    ca: `${dir}/ca.pem`,
-    serverCert: `${dir}/server-cert.pem`,
-    serverKey: `${dir}/server-key.pem`,
+    ca: pki.ca,
+    serverCert: pki.serverCert,
+    serverKey: pki.serverKey,
     clientCert: `${dir}/cert.pem`,
     clientKey: `${dir}/key.pem`,
     expiredCert: `${dir}/expired-cert.pem`,
-    otherCa: `${dir}/other-ca.pem`,
+    otherCa: pki.otherCa,
   };
 }

@@ -16,7 +16,8 @@ export interface TestPki {
   otherCa: string;
 }
 
-async function openssl(args: string[], cwd: string): Promise<void> {
+/** Runs `openssl` in `cwd`; throws with its message when it fails. */
+export async function openssl(args: string[], cwd: string): Promise<void> {
   const out = await new Deno.Command("openssl", { args, cwd, stdout: "piped", stderr: "piped" })
     .output();
   if (out.code !== 0) {
@@ -26,28 +27,35 @@ async function openssl(args: string[], cwd: string): Promise<void> {
 
 const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
 
-/** Makes the files in a new temporary directory (the caller removes `dir`). */
-export async function makeTestPki(): Promise<TestPki> {
-  const dir = await Deno.makeTempDir({ prefix: "capsule-pki-" });
+/**
+ * Makes the files in `dir` (created if missing), by default a new temporary
+ * directory; the caller removes it. The CA's key is `ca.key` beside `ca.pem`.
+ */
+export async function makeTestPki(
+  dir?: string,
+): Promise<TestPki> {
+  if (dir === undefined) dir = await Deno.makeTempDir({ prefix: "capsule-pki-" });
+  else await Deno.mkdir(dir, { recursive: true });
+  const where = dir;
   const ca = async (name: string) =>
     await openssl(
       ["req", "-x509", ...EC, "-keyout", `${name}.key`, "-out", `${name}.pem`, "-days", "2"]
         .concat(["-subj", `/CN=capsule test ${name}`]),
-      dir,
+      where,
     );
   await ca("ca");
   await ca("other-ca");
   const leaf = async (name: string, subject: string, extensions: string) => {
-    await Deno.writeTextFile(`${dir}/${name}.ext`, extensions);
+    await Deno.writeTextFile(`${where}/${name}.ext`, extensions);
     await openssl(
       ["req", ...EC, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject],
-      dir,
+      where,
     );
     await openssl(
       ["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key"]
         .concat(["-CAcreateserial", "-out", `${name}.pem`, "-days", "2"])
         .concat(["-extfile", `${name}.ext`]),
-      dir,
+      where,
     );
   };
   await leaf(
