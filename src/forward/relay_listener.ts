@@ -90,11 +90,13 @@ export class RelayListener {
   #exitReason = "";
   /** Resolves once the relay has exited (or was stopped) and every connection is closed. */
   readonly done: Promise<void>;
+  /** Settled once the relay listens, or cannot. */
+  readonly #listening = Promise.withResolvers<void>();
 
   private constructor(process: RunningProcess, options: RelayListenerOptions) {
     this.#process = process;
     this.#options = options;
-    this.done = Promise.resolve();
+    this.done = this.#run(this.#listening);
   }
 
   /**
@@ -121,8 +123,7 @@ export class RelayListener {
       user: options.user,
     });
     const relay = new RelayListener(process, options);
-    const listening = Promise.withResolvers<void>();
-    (relay as { done: Promise<void> }).done = relay.#run(listening);
+    const listening = relay.#listening;
     const timer = setTimeout(
       () => listening.reject(new Error("the relay did not start listening in time")),
       options.startTimeoutMs ?? 10_000,

@@ -17,7 +17,10 @@ import type { AuthWebhook } from "../webhook/mod.ts";
 /** What is known of a connection from accept on. */
 export interface ConnectionState {
   id: string;
+  /** The client's `ip:port`. */
   remote: string;
+  /** The client's IP address (a certificate's `source-address` is checked against it). */
+  address: string;
   source: string;
   logger: Logger;
   authenticated: boolean;
@@ -150,7 +153,7 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
     authenticator: deps.authenticator,
     logger,
     connectionId: id,
-    address: ipOf(state.remote),
+    address: state.address,
     maxAuthTries: deps.limits.maxAuthTries,
     socketUser: state.socketUser,
     observer: deps.observer,
@@ -282,10 +285,4 @@ export function serveConnection(client: Connection, state: ConnectionState, deps
       clearTimeout(timer);
     }
   }
-}
-
-/** The IP address of a `host:port` remote (IPv6 included). */
-function ipOf(remote: string): string {
-  const at = remote.lastIndexOf(":");
-  return (at < 0 ? remote : remote.slice(0, at)).replace(/^\[|\]$/g, "");
 }

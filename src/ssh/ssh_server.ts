@@ -206,6 +206,7 @@ export class SshServer {
     const state: ConnectionState = {
       id,
       remote,
+      address: socket.remoteAddress ?? "unknown",
       source,
       logger: this.#options.logger.child({ connection: id }),
       authenticated: false,

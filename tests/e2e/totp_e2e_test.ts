@@ -10,7 +10,7 @@ import { PYTHON } from "../helpers/adversary.ts";
 import { DEMO_PASSWORD, demoPasswordHash, startDemoCapsule } from "../helpers/demo_capsule.ts";
 import { assertNoContainersLeft, requireEngine } from "../helpers/docker.ts";
 import { run } from "../helpers/file_clients.ts";
-import { ssh } from "../helpers/ssh_client.ts";
+import { ssh, sshBaseArgs } from "../helpers/ssh_client.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const PYTHON_CLIENT = new URL("./clients/totp_login.py", import.meta.url).pathname;
@@ -50,6 +50,38 @@ function report(out: { stdout: string; stderr: string }): Record<string, unknown
   const last = out.stdout.trim().split("\n").at(-1);
   assert.ok(last, `no report: ${out.stderr}`);
   return JSON.parse(last);
+}
+
+/** OpenSSH with the key `key`, and sshpass answering its "Verification code" prompt with `totp`. */
+function keyAndCodeCommand(
+  port: number,
+  key: string,
+  user: string,
+  totp: string,
+  command: string,
+  extra: string[] = [],
+): string[] {
+  return [
+    "sshpass",
+    "-P",
+    "Verification code",
+    "-p",
+    totp,
+    "ssh",
+    ...sshBaseArgs(port),
+    "-i",
+    key,
+    "-o",
+    "IdentitiesOnly=yes",
+    "-o",
+    "PreferredAuthentications=publickey,keyboard-interactive",
+    "-o",
+    "NumberOfPasswordPrompts=1",
+    ...extra,
+    `${user}@127.0.0.1`,
+    "--",
+    command,
+  ];
 }
 
 Deno.test("end to end: TOTP as a second factor", async (t) => {
@@ -102,36 +134,9 @@ Deno.test("end to end: TOTP as a second factor", async (t) => {
   };
   /** OpenSSH with the key, then the code through sshpass at the "Verification code" prompt. */
   const keyAndCode = (user: string, totp: string, command: string, extra: string[] = []) =>
-    run([
-      "sshpass",
-      "-P",
-      "Verification code",
-      "-p",
-      totp,
-      "ssh",
-      "-F",
-      "/dev/null",
-      "-p",
-      port,
-      "-o",
-      "StrictHostKeyChecking=no",
-      "-o",
-      "UserKnownHostsFile=/dev/null",
-      "-o",
-      "LogLevel=ERROR",
-      "-i",
-      `${dir}/key`,
-      "-o",
-      "IdentitiesOnly=yes",
-      "-o",
-      "PreferredAuthentications=publickey,keyboard-interactive",
-      "-o",
-      "NumberOfPasswordPrompts=1",
-      ...extra,
-      `${user}@127.0.0.1`,
-      "--",
-      command,
-    ], { env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" } });
+    run(keyAndCodeCommand(capsule.port, `${dir}/key`, user, totp, command, extra), {
+      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
+    });
   /** paramiko or asyncssh: the password, then the codes in order. */
   const python = (library: string, user: string, totps: string[], command = "echo via-python") =>
     run([PYTHON, PYTHON_CLIENT, library, port, user, DEMO_PASSWORD, totps.join(","), command], {
@@ -303,35 +308,9 @@ Deno.test("end to end: TOTP as a second factor", async (t) => {
     });
     try {
       const sshTo = (totp: string) =>
-        run([
-          "sshpass",
-          "-P",
-          "Verification code",
-          "-p",
-          totp,
-          "ssh",
-          "-F",
-          "/dev/null",
-          "-p",
-          String(strict.port),
-          "-o",
-          "StrictHostKeyChecking=no",
-          "-o",
-          "UserKnownHostsFile=/dev/null",
-          "-o",
-          "LogLevel=ERROR",
-          "-i",
-          `${dir}/key`,
-          "-o",
-          "IdentitiesOnly=yes",
-          "-o",
-          "PreferredAuthentications=publickey,keyboard-interactive",
-          "-o",
-          "NumberOfPasswordPrompts=1",
-          "alice@127.0.0.1",
-          "--",
-          "echo in",
-        ], { env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" } });
+        run(keyAndCodeCommand(strict.port, `${dir}/key`, "alice", totp, "echo in"), {
+          env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
+        });
       const right = await oathtool(secret);
       const wrong = String((Number(right) + 500_000) % 1_000_000).padStart(6, "0");
       const refused = await sshTo(wrong);

@@ -29,13 +29,13 @@ export interface SshOptions {
   env?: Record<string, string>;
 }
 
-/** The OpenSSH arguments that make a test client quiet and independent of ~/.ssh/config. */
-export function sshArgs(login: Login): string[] {
-  const args = [
+/** The OpenSSH arguments that make a client quiet and independent of ~/.ssh/config, for `port`. */
+export function sshBaseArgs(port: number): string[] {
+  return [
     "-F",
     "/dev/null",
     "-p",
-    String(login.port),
+    String(port),
     "-o",
     "StrictHostKeyChecking=no",
     "-o",
@@ -45,6 +45,11 @@ export function sshArgs(login: Login): string[] {
     "-o",
     "ConnectTimeout=20",
   ];
+}
+
+/** {@linkcode sshBaseArgs} plus how `login` authenticates (a key in batch mode, or one password prompt). */
+export function sshArgs(login: Login): string[] {
+  const args = sshBaseArgs(login.port);
   if (login.identityFile) {
     args.push(
       "-i",
