@@ -3,7 +3,8 @@
  * checkouts, or one checkout under two environments) measured in turns,
  * round after round, so that the load of a shared machine falls on both
  * alike. Prints per side the median MiB/s and the median CPU time capsule
- * spent per GiB moved (less noisy than MiB/s when the machine is busy).
+ * spent per GiB moved (less noisy than MiB/s when the machine is busy), in
+ * all and on its main thread.
  *
  *   deno run -A bench/ab.ts --a /tmp/base --b . [--rounds 5] [--mib 256]
  *     [--modes stdout,stdin] [--env-b '{"DENO_V8_FLAGS":"..."}']
@@ -14,7 +15,7 @@
  */
 import { parseArgs } from "node:util";
 import { startCapsule } from "./capsule_server.ts";
-import { cpuMs } from "./cpu.ts";
+import { cpuMs, mainThreadCpuMs } from "./cpu.ts";
 import { opensshCommand } from "./openssh_client.ts";
 import { runProcess } from "./process.ts";
 import { median } from "./stats.ts";
@@ -83,6 +84,7 @@ try {
 
   const rates = new Map<string, number[]>();
   const cpu = new Map<string, number[]>();
+  const mainCpu = new Map<string, number[]>();
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const mode of values.modes.split(",")) {
       for (const { side, server } of servers) {
@@ -95,10 +97,12 @@ try {
           .map((w) => `'${w.replaceAll("'", `'\\''`)}'`).join(" ");
         const script = mode === "stdout" ? `ssh ${ssh} | sha256sum` : `ssh ${ssh} < '${blob}'`;
         const before = await cpuMs(server.pid);
+        const mainBefore = await mainThreadCpuMs(server.pid);
         const started = performance.now();
         const result = await runProcess("sh", ["-c", script], { timeoutMs: 600_000 });
         const ms = performance.now() - started;
         const after = await cpuMs(server.pid);
+        const mainAfter = await mainThreadCpuMs(server.pid);
         if (!result.stdout.startsWith(sha256)) {
           throw new Error(`${mode} via ${side.name}: wrong bytes (${result.stderr.trim()})`);
         }
@@ -106,6 +110,12 @@ try {
         rates.set(key, [...rates.get(key) ?? [], bytes / 2 ** 20 / (ms / 1000)]);
         if (before !== undefined && after !== undefined) {
           cpu.set(key, [...cpu.get(key) ?? [], (after - before) / (bytes / 2 ** 30)]);
+        }
+        if (mainBefore !== undefined && mainAfter !== undefined) {
+          mainCpu.set(key, [
+            ...mainCpu.get(key) ?? [],
+            (mainAfter - mainBefore) / (bytes / 2 ** 30),
+          ]);
         }
       }
     }
@@ -116,9 +126,9 @@ try {
     console.log(
       `${key.padEnd(9)} ${(median(list) ?? 0).toFixed(1).padStart(6)} MiB/s (${
         list.map((r) => r.toFixed(0)).join(",")
-      }), capsule CPU ${(median(cpuList) ?? Number.NaN).toFixed(0)} ms/GiB  ${side.root} ${
-        JSON.stringify(side.env)
-      } ${side.ssh.join(" ")}`,
+      }), capsule CPU ${(median(cpuList) ?? Number.NaN).toFixed(0)} ms/GiB (main thread ${
+        (median(mainCpu.get(key) ?? []) ?? Number.NaN).toFixed(0)
+      })  ${side.root} ${JSON.stringify(side.env)} ${side.ssh.join(" ")}`,
     );
   }
 } finally {

@@ -55,6 +55,8 @@ export function capsuleConfig(options: CapsuleOptions): Tree {
       maxStartupsPerSource: 200,
       penalties: { enabled: false },
       drainTimeout: 5,
+      // For the event loop's delay during the concurrency figure.
+      metrics: { listen: "127.0.0.1:0" },
     },
     log: { level: "info", format: "json" },
     limits: { sessionsPerUser: 0, connectionsPerUser: 0 },

@@ -13,9 +13,21 @@ async function clockTicks(): Promise<number> {
 }
 
 /** CPU milliseconds `pid` has used so far; `undefined` when it is gone or not readable. */
-export async function cpuMs(pid: number): Promise<number | undefined> {
+export function cpuMs(pid: number): Promise<number | undefined> {
+  return statCpuMs(`/proc/${pid}/stat`);
+}
+
+/**
+ * CPU milliseconds the main thread of `pid` has used so far (for capsule:
+ * the thread of its event loop, which ssh2 and the session pumps share).
+ */
+export function mainThreadCpuMs(pid: number): Promise<number | undefined> {
+  return statCpuMs(`/proc/${pid}/task/${pid}/stat`);
+}
+
+async function statCpuMs(path: string): Promise<number | undefined> {
   try {
-    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    const stat = await Deno.readTextFile(path);
     // Fields after the command name (which may hold spaces), from field 3 on.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const utime = Number(fields[11]);

@@ -69,6 +69,22 @@ export interface ConcurrencyRun {
   rssBeforeKiB?: number;
   /** Peak RSS of the server during the run, for capsule. */
   peakRssKiB?: number;
+  /** For capsule: milliseconds of each phase per session, from its log (`capsulePhases`). */
+  phases?: Record<string, number[]>;
+  /** For capsule: how late its event loop ran during the run. */
+  loopDelay?: LoopDelay;
+}
+
+/** What capsule's event-loop probe (a 100 ms timer) saw during a figure. */
+export interface LoopDelay {
+  /** Probes that fired. */
+  probes: number;
+  /** Probes that fired more than 10 ms late. */
+  over10ms: number;
+  /** Histogram bounds (ms) under which half, 99% and all of the probes' delays fell. */
+  p50BoundMs: number;
+  p99BoundMs: number;
+  maxBoundMs: number;
 }
 
 /** capsule's resident memory. */

@@ -4,6 +4,7 @@ import type { BenchContext } from "../context.ts";
 import { BLOB_TARGET } from "../docker_run_model.ts";
 import { capsulePhases, containerModes } from "../figures/capsule_phases.ts";
 import { measureConcurrency } from "../figures/concurrency.ts";
+import { delayBetween, metricsUrl, scrapeDelay } from "../figures/loop_delay.ts";
 import { measurePrompt } from "../figures/prompt.ts";
 import { checkExitStatus, measureSshTrue } from "../figures/ssh_true.ts";
 import { measureThroughput, stdinRun, stdoutRun, type Watched } from "../figures/throughput.ts";
@@ -62,17 +63,22 @@ export async function sessionFigures(ctx: BenchContext, target: SessionTarget): 
   });
 
   results.concurrency[target.id] = [];
+  const metrics = target.logs ? metricsUrl(target.logs) : undefined;
   for (const sessions of settings.concurrency) {
     progress(`${name}: ${sessions} concurrent sessions`);
-    results.concurrency[target.id]!.push(
-      await measureConcurrency(login, {
-        sessions,
-        containerLabels: target.containerLabels,
-        warmContainers: target.warmContainers,
-        watched,
-        ...(target.rssPid !== undefined ? { rssPid: target.rssPid } : {}),
-      }),
-    );
+    const logMark = target.logs?.length ?? 0;
+    const delayBefore = metrics ? await scrapeDelay(metrics) : undefined;
+    const run = await measureConcurrency(login, {
+      sessions,
+      containerLabels: target.containerLabels,
+      warmContainers: target.warmContainers,
+      watched,
+      ...(target.rssPid !== undefined ? { rssPid: target.rssPid } : {}),
+    });
+    const delayAfter = metrics ? await scrapeDelay(metrics) : undefined;
+    if (delayBefore && delayAfter) run.loopDelay = delayBetween(delayBefore, delayAfter);
+    if (target.logs) run.phases = capsulePhases(target.logs.slice(logMark));
+    results.concurrency[target.id]!.push(run);
   }
 
   progress(`${name}: stdout throughput`);

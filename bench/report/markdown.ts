@@ -272,7 +272,47 @@ ${
       ["target", "sessions", "ok", "p50", "p95", "wall", "× OpenSSH + docker run p95"],
       rows,
     )
-  }`;
+  }${concurrencyPhases(results)}`;
+}
+
+/** Where the time of the largest concurrency run goes in capsule, and whether capsule kept up. */
+function concurrencyPhases(results: BenchResults): string {
+  const top = Math.max(...results.settings.concurrency);
+  const parts: string[] = [];
+  for (const t of pick(results, [CAPSULE, CAPSULE_POOL])) {
+    const run = results.concurrency[t.id]?.find((r) => r.sessions === top);
+    if (!run?.phases || Object.keys(run.phases).length === 0) continue;
+    const rows = Object.entries(run.phases).map(([name, samples]) => {
+      const s = summarize(samples);
+      return [name, ms(s?.median), ms(s?.p95)];
+    });
+    const cpu = run.cpuMs ?? {};
+    const delay = run.loopDelay;
+    const facts = [
+      cpu["capsule"] !== undefined && cpu["dockerd"] !== undefined
+        ? `CPU during the run: capsule ${ms(cpu["capsule"])}, dockerd ${ms(cpu["dockerd"])} (${
+          ((cpu["capsule"] / Math.max(1, run.wallMs)) * 100).toFixed(0)
+        }% of one core for capsule over the ${ms(run.wallMs)} wall)`
+        : undefined,
+      delay
+        ? `capsule's event loop (a 100 ms probe timer): ${delay.probes} probes, ${delay.over10ms} ` +
+          `over 10 ms late; half within ${delayBound(delay.p50BoundMs)}, 99% within ` +
+          `${delayBound(delay.p99BoundMs)}, all within ${delayBound(delay.maxBoundMs)}`
+        : undefined,
+    ].filter((f) => f !== undefined);
+    parts.push(
+      `${t.label}, ${top} sessions at once, from the timestamps of its own log:\n\n${
+        table(["phase", "median", "p95"], rows)
+      }${facts.length > 0 ? `\n\n${facts.join(". ")}.` : ""}`,
+    );
+  }
+  return parts.length > 0
+    ? `\n\n### Where the time goes at ${top} sessions\n\n${parts.join("\n\n")}`
+    : "";
+}
+
+function delayBound(msBound: number): string {
+  return Number.isFinite(msBound) ? `${msBound} ms` : "over 1 s";
 }
 
 function memorySection(results: BenchResults): string {

@@ -32,7 +32,11 @@ export const METRIC_NAMES = [
   "capsule_containers",
   "capsule_engine_errors_total",
   "capsule_audit_dropped_lines",
+  "capsule_event_loop_delay_seconds",
 ] as const;
+
+/** Seconds, from 1 ms to 1 s: how late the event loop runs (healthy: under 10 ms). */
+const DELAY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 
 /**
  * capsule's metrics, counted from the same events as the audit log (it is a
@@ -56,6 +60,7 @@ export class CapsuleMetrics implements AuditRecorder {
   readonly #created: Counter;
   readonly #containerStart: Histogram;
   readonly #engineErrors: Counter;
+  readonly #loopDelay: Histogram;
   /** When each open connection opened (performance.now()), until it authenticates. */
   readonly #opened = new Map<string, number>();
   readonly #started = new Set<string>();
@@ -136,6 +141,12 @@ export class CapsuleMetrics implements AuditRecorder {
       "Failed calls to the container engine, by operation.",
       ["operation"],
     );
+    this.#loopDelay = r.histogram(
+      "capsule_event_loop_delay_seconds",
+      "How late capsule's event loop ran a timer, probed every 100 ms: time every connection waited.",
+      { bounds: DELAY_BUCKETS },
+    );
+    this.#loopDelay.init();
     r.gauge("capsule_audit_dropped_lines", "Audit lines dropped (queue full or write failed).")
       .collect(() => [{ labels: {}, value: options.sources.auditDropped() }]);
   }
@@ -143,6 +154,11 @@ export class CapsuleMetrics implements AuditRecorder {
   /** Counts a failed call to the engine. */
   engineError(operation: string): void {
     this.#engineErrors.inc({ operation });
+  }
+
+  /** Counts one probe of the event loop's delay (see `EventLoopDelay`), in seconds. */
+  eventLoopDelay(seconds: number): void {
+    this.#loopDelay.observe(seconds);
   }
 
   /** Counts what an audit event says. */

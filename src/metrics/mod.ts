@@ -2,4 +2,5 @@
 export * from "./registry.ts";
 export * from "./capsule_metrics.ts";
 export * from "./engine_health.ts";
+export * from "./event_loop_delay.ts";
 export * from "./metrics_server.ts";

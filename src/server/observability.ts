@@ -6,6 +6,7 @@ import type { Logger } from "../log/mod.ts";
 import {
   CapsuleMetrics,
   EngineHealth,
+  EventLoopDelay,
   type MetricsServer,
   startMetricsServer,
 } from "../metrics/mod.ts";
@@ -62,6 +63,9 @@ export function openObservability(config: Config, options: ObservabilityOptions)
   const recorder = fanOut(recorders);
   let health: EngineHealth | undefined;
   let server: MetricsServer | undefined;
+  const loopDelay = metrics
+    ? new EventLoopDelay({ observe: (seconds) => metrics.eventLoopDelay(seconds) })
+    : undefined;
   return {
     recorder,
     sessions: recorders.length > 0
@@ -76,6 +80,7 @@ export function openObservability(config: Config, options: ObservabilityOptions)
       if (!metrics) return;
       health = new EngineHealth({ ping: ready.ping, intervalMs: READY_PING_MS });
       health.start();
+      loopDelay?.start();
       const listen = parseListen(config.server.metrics.listen);
       const engine = health;
       server = await startMetricsServer({
@@ -89,6 +94,7 @@ export function openObservability(config: Config, options: ObservabilityOptions)
     reopen: () => log?.reopen(),
     async close() {
       await server?.close();
+      loopDelay?.stop();
       await health?.stop();
       await log?.close();
     },
