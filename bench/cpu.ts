@@ -45,3 +45,17 @@ export async function dockerdPid(): Promise<number | undefined> {
   const pids = result.stdout.split("\n").filter((l) => l !== "").map(Number);
   return pids.length === 1 ? pids[0] : undefined;
 }
+
+/** The machine's CPU time so far, in clock ticks: busy (not idle or waiting on I/O) and total. */
+export async function machineTicks(): Promise<{ busy: number; total: number } | undefined> {
+  try {
+    const first = (await Deno.readTextFile("/proc/stat")).split("\n")[0] ?? "";
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = first.trim().split(/\s+/)
+      .slice(1, 9).map(Number);
+    const busy = user! + nice! + system! + irq! + softirq! + steal!;
+    const total = busy + idle! + iowait!;
+    return Number.isFinite(total) && total > 0 ? { busy, total } : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -30,6 +30,8 @@ export interface ThroughputRun {
   cpuMs?: Record<string, number>;
   /** The whole command (session set-up and teardown included), when `ms` is the transfer alone. */
   wallMs?: number;
+  /** Share of the machine's CPU time (all cores) that was busy during the run, 0 to 1. */
+  machineBusy?: number;
 }
 
 /** One transfer of the recording part: a throughput run, and what was recorded of it. */

@@ -2,7 +2,7 @@
  * Figure: byte-exact throughput of the blob, out of the container (`cat`,
  * hashed as it arrives) and into it (`sha256sum` reading stdin).
  */
-import { cpuMs } from "../cpu.ts";
+import { cpuMs, machineTicks } from "../cpu.ts";
 import { firstLine, runHashed, runProcess } from "../process.ts";
 import type { ThroughputRun } from "../results.ts";
 import type { Workspace } from "../workspace.ts";
@@ -66,7 +66,9 @@ export async function measureThroughput(
   const results: ThroughputRun[] = [];
   for (let i = 0; i < runs; i++) {
     const before = await cpuOf(watched);
+    const machineBefore = await machineTicks();
     const result = await run(command, ws);
+    const machineAfter = await machineTicks();
     const after = await cpuOf(watched);
     const used: Record<string, number> = {};
     for (const name of Object.keys(watched)) {
@@ -74,7 +76,14 @@ export async function measureThroughput(
       const b = after[name];
       if (a !== undefined && b !== undefined) used[name] = b - a;
     }
-    results.push(Object.keys(used).length > 0 ? { ...result, cpuMs: used } : result);
+    const busy = machineBefore && machineAfter && machineAfter.total > machineBefore.total
+      ? (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)
+      : undefined;
+    results.push({
+      ...result,
+      ...(Object.keys(used).length > 0 ? { cpuMs: used } : {}),
+      ...(busy !== undefined ? { machineBusy: busy } : {}),
+    });
   }
   return results;
 }

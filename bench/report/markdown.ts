@@ -19,7 +19,7 @@ import { pullSection } from "./pull_section.ts";
 import { reading } from "./reading.ts";
 import { recordingFailures, recordingSection } from "./recording_section.ts";
 import { sftpFailures, sftpMethod, sftpSection } from "./sftp_section.ts";
-import { cpuCell, okCount, pick, seriesCells, table, unavailableRow } from "./tables.ts";
+import { busyCell, cpuCell, okCount, pick, seriesCells, table, unavailableRow } from "./tables.ts";
 import { tunnelFailures, tunnelSection } from "./tunnel_section.ts";
 import { verdicts } from "./verdicts.ts";
 
@@ -185,10 +185,10 @@ function throughputRows(
     SSHD_DOCKER_RUN,
   ])
     .map((t) => {
-      const missing = unavailableRow(t, 8);
+      const missing = unavailableRow(t, 9);
       if (missing) return missing;
       const runs = figure[t.id];
-      if (!runs) return [t.label, "not run", "–", "–", "–", "–", "–", "–"];
+      if (!runs) return [t.label, "not run", "–", "–", "–", "–", "–", "–", "–"];
       const s = rates(runs);
       const okRuns = runs.filter((r) => r.ok);
       return [
@@ -200,6 +200,7 @@ function throughputRows(
         times(ratio(s?.median, base)),
         cpuCell(runs, "capsule"),
         cpuCell(runs, "dockerd"),
+        busyCell(runs),
       ];
     });
 }
@@ -215,6 +216,7 @@ function throughputSection(results: BenchResults): string {
     "× Docker CLI",
     "CPU: capsule",
     "CPU: dockerd",
+    "machine busy",
   ];
   return `## stdout throughput, ${size}
 
@@ -227,7 +229,9 @@ Docker CLI without SSH:
 second Docker row uses Docker's default settings (json-file log), for reference; "OpenSSH, no
 container" is \`sshd\` running \`cat\` on the host: what SSH alone carries here.
 The CPU columns are the CPU time (user + system, median) that capsule's process and \`dockerd\`
-used during a transfer.
+used during a transfer; "machine busy" is the share of both cores' time that anything (client,
+server, engine, the bench's hashing) kept busy during it: near 100%, the machine, not one thread,
+sets the speed.
 
 ${table(headers, throughputRows(results, results.stdout))}
 

@@ -38,3 +38,11 @@ export function cpuCell(runs: readonly ThroughputRun[], name: string): string {
   const m = median(used);
   return m === undefined ? "–" : `${(m / 1000).toFixed(2)} s`;
 }
+
+/** The median share of the machine's cores busy during the ok runs, as a percentage. */
+export function busyCell(runs: readonly ThroughputRun[]): string {
+  const m = median(
+    runs.flatMap((r) => (r.ok && r.machineBusy !== undefined ? [r.machineBusy] : [])),
+  );
+  return m === undefined ? "–" : `${(m * 100).toFixed(0)}%`;
+}
