@@ -16,12 +16,18 @@ import {
 } from "../targets.ts";
 import { mib, ms, rates, ratio, times } from "./format.ts";
 import { pullSection } from "./pull_section.ts";
+
 import { reading } from "./reading.ts";
 import { recordingFailures, recordingSection } from "./recording_section.ts";
 import { sftpFailures, sftpMethod, sftpSection } from "./sftp_section.ts";
 import { busyCell, cpuCell, okCount, pick, seriesCells, table, unavailableRow } from "./tables.ts";
 import { tunnelFailures, tunnelSection } from "./tunnel_section.ts";
 import { verdicts } from "./verdicts.ts";
+
+/** The hand-kept throughput profile (issue 11), copied into every report. */
+const THROUGHPUT_PROFILE = Deno.readTextFileSync(
+  new URL("../throughput_profile.md", import.meta.url),
+).trim();
 
 function intro(results: BenchResults): string {
   const quick = results.settings.quick
@@ -440,6 +446,7 @@ export function renderMarkdown(results: BenchResults): string {
     memorySection(results),
     sftpSection(results),
     tunnelSection(results),
+    THROUGHPUT_PROFILE,
     recordingSection(results),
     pullSection(results),
     failuresSection(results),

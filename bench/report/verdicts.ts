@@ -45,6 +45,18 @@ function atMost(goal: string, value: number | undefined, limit: number, basis: s
   };
 }
 
+function atLeast(goal: string, value: number | undefined, limit: number, basis: string): Verdict {
+  if (value === undefined) {
+    return { goal, status: "not evaluated", detail: "a figure is missing or failed", basis };
+  }
+  return {
+    goal,
+    status: value >= limit ? "met" : "not met",
+    detail: `${times(value)} vs target ≥ ${times(limit)}`,
+    basis,
+  };
+}
+
 function sshTrueMedian(results: BenchResults, id: string): number | undefined {
   return median(results.sshTrue[id]?.samples ?? []);
 }
@@ -181,12 +193,66 @@ function sftpTarget(results: BenchResults): Verdict {
   };
 }
 
+/** Issue 11: stdout ≥ 0.7 × the Docker CLI. */
+function stdoutTarget(results: BenchResults): Verdict {
+  const capsule = rates(results.stdout[CAPSULE])?.median;
+  const docker = rates(results.stdout[DOCKER_CLI])?.median;
+  return atLeast(
+    "capsule stdout throughput ≥ 0.7 × Docker CLI (issue 11's step toward the 0.9× above)",
+    ratio(capsule, docker),
+    0.7,
+    `median MiB/s: capsule ${capsule?.toFixed(1) ?? "–"}, Docker CLI ${docker?.toFixed(1) ?? "–"}`,
+  );
+}
+
+/** Issue 11: stdin ≥ 0.9 × the Docker CLI and ≥ 1.5 × OpenSSH + docker run. */
+function stdinTarget(results: BenchResults): Verdict {
+  const capsule = rates(results.stdin[CAPSULE])?.median;
+  const docker = rates(results.stdin[DOCKER_CLI])?.median;
+  const model = rates(results.stdin[SSHD_DOCKER_RUN])?.median;
+  const goal = "capsule stdin throughput ≥ 0.9 × Docker CLI and ≥ 1.5 × OpenSSH + docker run";
+  const basis = `median MiB/s: capsule ${capsule?.toFixed(1) ?? "–"}, Docker CLI ${
+    docker?.toFixed(1) ?? "–"
+  }, OpenSSH + docker run ${model?.toFixed(1) ?? "–"}`;
+  const vsDocker = ratio(capsule, docker);
+  const vsModel = ratio(capsule, model);
+  if (vsDocker === undefined || vsModel === undefined) {
+    return { goal, status: "not evaluated", detail: "a figure is missing or failed", basis };
+  }
+  return {
+    goal,
+    status: vsDocker >= 0.9 && vsModel >= 1.5 ? "met" : "not met",
+    detail: `${times(vsDocker)} vs target ≥ ${times(0.9)}; ${times(vsModel)} vs target ≥ ${
+      times(1.5)
+    }`,
+    basis,
+  };
+}
+
+/** Issue 11: SFTP put and get ≥ 1.2 × the OpenSSH + docker exec model. */
+function sftpThroughputTarget(results: BenchResults): Verdict {
+  const goal = "capsule's SFTP put and get MiB/s ≥ 1.2 × OpenSSH + `docker exec` sftp-server";
+  const why = unavailable(results, SFTP_DOCKER_EXEC) ?? unavailable(results, SFTP_CAPSULE);
+  if (why !== undefined) return { goal, status: "not evaluated", detail: why, basis: "" };
+  const pairs = sftpSpeedRatios(results, SFTP_DOCKER_EXEC).slice(0, 2);
+  const basis = `capsule ÷ OpenSSH + docker exec: ${
+    pairs.map(([name, value]) => `${name} ${times(value)}`).join(", ")
+  }`;
+  if (pairs.some(([, value]) => value === undefined)) {
+    return { goal, status: "not evaluated", detail: "a figure is missing or failed", basis };
+  }
+  return atLeast(goal, Math.min(...pairs.map(([, value]) => value!)), 1.2, basis);
+}
+
 /** Every target, in the order of the brief. */
 export function verdicts(results: BenchResults): Verdict[] {
   return [
     floorsTarget(results),
     fasterThanDockerRun(results),
     throughputTarget(results),
+    stdoutTarget(results),
+    stdinTarget(results),
+    sftpThroughputTarget(results),
     poolTarget(results),
     sftpTarget(results),
     recordingTarget(results),
