@@ -86,7 +86,7 @@ export class CapsuleMetrics implements AuditRecorder {
       "Authentication attempts (key queries excluded), by method and result.",
       ["method", "result"],
     );
-    for (const method of ["password", "publickey"]) {
+    for (const method of ["password", "publickey", "keyboard-interactive"]) {
       for (const result of ["accepted", "rejected"]) this.#auth.init({ method, result });
     }
     this.#login = r.histogram(

@@ -47,6 +47,7 @@ Deno.test("CapsuleMetrics counts connections, auth attempts and sessions from au
     'capsule_auth_attempts_total{method="password",result="accepted"}': 1,
     'capsule_auth_attempts_total{method="password",result="rejected"}': 1,
     'capsule_auth_attempts_total{method="publickey",result="rejected"}': 0,
+    'capsule_auth_attempts_total{method="keyboard-interactive",result="rejected"}': 0,
     "capsule_login_seconds_count": 1,
     'capsule_sessions_total{kind="exec",result="started"}': 1,
     'capsule_sessions_total{kind="shell",result="started"}': 1,
