@@ -15,7 +15,7 @@ import {
   unreachable,
 } from "./_engine_errors.ts";
 import { type EngineTlsMaterial, readEngineTls } from "./_engine_tls.ts";
-import { hijackOverTls, type TlsTarget } from "./_tls_hijack.ts";
+import { hijack, type HijackTarget } from "./_hijack.ts";
 import {
   DEFAULT_SOCKET,
   describeEndpoint,
@@ -85,8 +85,8 @@ export class DockerRuntime implements ContainerRuntime {
 
   /** The engine's address, for the operator's messages. */
   readonly #where: string;
-  /** A TLS engine: its hijacked connections bypass `node:tls` (see `_tls_hijack.ts`). */
-  readonly #tlsTarget: TlsTarget | undefined;
+  /** Where the hijacked connections go; capsule opens them itself (see `_hijack.ts`). */
+  readonly #hijackTarget: HijackTarget;
 
   /**
    * @param endpoint where the engine listens (the local socket by default)
@@ -98,36 +98,24 @@ export class DockerRuntime implements ContainerRuntime {
   ) {
     this.#docker = new Docker(dockerOptions(endpoint, tls));
     this.#where = describeEndpoint(endpoint);
-    this.#tlsTarget = endpoint.kind === "tcp" && endpoint.tls && tls
-      ? { host: endpoint.host, port: endpoint.port, tls }
-      : undefined;
+    this.#hijackTarget = endpoint.kind === "socket"
+      ? endpoint
+      : { kind: "tcp", host: endpoint.host, port: endpoint.port, ...(tls ? { tls } : {}) };
   }
 
-  /** Attaches to a container's stdin, stdout and stderr, before it starts. */
+  /** Attaches to a container's stdin, stdout and stderr, before it starts; no request body. */
   #attach(container: Docker.Container): Promise<Duplex> {
-    if (this.#tlsTarget) {
-      return hijackOverTls(this.#tlsTarget, {
-        path: `/containers/${container.id}/attach?stream=1&stdin=1&stdout=1&stderr=1`,
-      });
-    }
-    return container.attach({
-      stream: true,
-      stdin: true,
-      stdout: true,
-      stderr: true,
-      hijack: true,
-    }) as unknown as Promise<Duplex>;
+    return hijack(this.#hijackTarget, {
+      path: `/containers/${container.id}/attach?stream=1&stdin=1&stdout=1&stderr=1`,
+    });
   }
 
   /** Starts an exec with its streams hijacked. */
   #startExec(exec: Docker.Exec, tty: boolean): Promise<Duplex> {
-    if (this.#tlsTarget) {
-      return hijackOverTls(this.#tlsTarget, {
-        path: `/exec/${exec.id}/start`,
-        body: { Detach: false, Tty: tty },
-      });
-    }
-    return exec.start({ hijack: true, stdin: true, Tty: tty }) as Promise<Duplex>;
+    return hijack(this.#hijackTarget, {
+      path: `/exec/${exec.id}/start`,
+      body: { Detach: false, Tty: tty },
+    });
   }
 
   /**
