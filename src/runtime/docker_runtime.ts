@@ -273,14 +273,18 @@ export class DockerRuntime implements ContainerRuntime {
 
   /**
    * The error for an exec into a container that is not running. A container
-   * whose shell is missing dies at birth with 127 (the init's "exec failed"):
-   * that is a configuration error to report as such, not a container to
-   * replace.
+   * whose shell is missing dies at birth: that is a configuration error to
+   * report as such, not a container to replace. docker-init exits 127 then;
+   * Podman's catatonit exits 1, and its line went nowhere (no engine log),
+   * so there the shell's absence from the container's files decides.
    */
   async #whyGone(container: Docker.Container, spec: ExecSpec, cause: unknown) {
     const info = await container.inspect().catch(() => undefined);
-    if (info?.State?.Running === false && info.State.ExitCode === 127) {
-      return shellNotFound(spec.shell, info.Config.Image, { cause });
+    if (info?.State?.Running === false && info.State.ExitCode !== 0) {
+      const code = info.State.ExitCode;
+      if (code === 127 || !(await hasFile(container, spec.shell))) {
+        return shellNotFound(spec.shell, info.Config.Image, { cause });
+      }
     }
     return new CapsuleError(
       "CONTAINER_GONE",
@@ -377,6 +381,19 @@ export class DockerRuntime implements ContainerRuntime {
     await probe.remove({ force: true }).catch(() => {});
     this.#diskQuota = true;
     return true;
+  }
+}
+
+/**
+ * Whether `path` is in a container's files (running or not), as the engine's
+ * archive API sees it; `true` when the engine does not say it is absent.
+ */
+async function hasFile(container: Docker.Container, path: string): Promise<boolean> {
+  try {
+    await container.infoArchive({ path });
+    return true;
+  } catch (error) {
+    return engineErrorOf(error).statusCode !== 404;
   }
 }
 
