@@ -367,7 +367,8 @@ export async function runtimeContract(
     });
 
     await t.step("list: by label, with creation time and size", async () => {
-      const fill = await runtime.exec(shared, execSpec("head -c 1048576 /dev/zero > /fill"));
+      // Into /tmp: without capabilities, root may not write into "/" on Podman (mode 0555 there).
+      const fill = await runtime.exec(shared, execSpec("head -c 1048576 /dev/zero > /tmp/fill"));
       await drain(fill);
       assert.equal((await fill.wait()).code, 0);
       await fill.close();
