@@ -15,6 +15,7 @@ import {
   unreachable,
 } from "./_engine_errors.ts";
 import { type EngineTlsMaterial, readEngineTls } from "./_engine_tls.ts";
+import { ExecOomJudge } from "./_exec_oom.ts";
 import { hijack, type HijackTarget } from "./_hijack.ts";
 import {
   DEFAULT_SOCKET,
@@ -87,6 +88,8 @@ export class DockerRuntime implements ContainerRuntime {
   readonly #where: string;
   /** Where the hijacked connections go; capsule opens them itself (see `_hijack.ts`). */
   readonly #hijackTarget: HijackTarget;
+  /** Whether an exec'd process that exited 137 was killed for memory. */
+  readonly #execOom: ExecOomJudge;
 
   /**
    * @param endpoint where the engine listens (the local socket by default)
@@ -101,6 +104,7 @@ export class DockerRuntime implements ContainerRuntime {
     this.#hijackTarget = endpoint.kind === "socket"
       ? endpoint
       : { kind: "tcp", host: endpoint.host, port: endpoint.port, ...(tls ? { tls } : {}) };
+    this.#execOom = new ExecOomJudge(this.#docker, (exec) => this.#startExec(exec, false));
   }
 
   /** Attaches to a container's stdin, stdout and stderr, before it starts; no request body. */
@@ -226,6 +230,7 @@ export class DockerRuntime implements ContainerRuntime {
     const container = await this.#create(spec, false);
     try {
       await container.start();
+      this.#execOom.started(container.id);
       return container.id;
     } catch (error) {
       throw await this.#startFailed(container, spec, error);
@@ -257,8 +262,7 @@ export class DockerRuntime implements ContainerRuntime {
         socket,
         spec,
         pidFile,
-        startedMs,
-        oomSince: (id, sinceMs) => this.#oomSince(id, sinceMs),
+        oomKilled: () => this.#execOom.oomKilled(containerId, spec, startedMs),
       });
       if (spec.tty && spec.size) await process.resize(spec.size).catch(() => {});
       return process;
@@ -293,22 +297,8 @@ export class DockerRuntime implements ContainerRuntime {
     );
   }
 
-  /** Whether the engine reported an OOM kill in the container since `sinceMs`. */
-  async #oomSince(containerId: string, sinceMs: number): Promise<boolean> {
-    // A past `until` makes the engine answer at once instead of streaming.
-    const stream = await this.#docker.getEvents({
-      since: engineTime(sinceMs),
-      until: engineTime(Date.now()),
-      filters: { container: [containerId], event: ["oom"] },
-    } as unknown as Docker.GetEventsOptions);
-    let text = "";
-    for await (const chunk of stream as AsyncIterable<Uint8Array | string>) {
-      text += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
-    }
-    return text.trim() !== "";
-  }
-
   async remove(containerId: string): Promise<void> {
+    this.#execOom.forget(containerId);
     try {
       await this.#docker.getContainer(containerId).remove({ force: true, v: true });
     } catch (error) {
@@ -395,12 +385,6 @@ async function hasFile(container: Docker.Container, path: string): Promise<boole
   } catch (error) {
     return engineErrorOf(error).statusCode !== 404;
   }
-}
-
-/** A time as the engine's event filters take it: `seconds.nanoseconds`. */
-function engineTime(ms: number): string {
-  const nanos = String(Math.round(ms % 1000) * 1_000_000).padStart(9, "0");
-  return `${Math.floor(ms / 1000)}.${nanos}`;
 }
 
 /** The engine's PATH when an image sets none. */
