@@ -2,14 +2,22 @@
  * Podman for the tests: Debian's `podman system service` serving its
  * Docker-compatible API on a private unix socket, with storage, run state and
  * containers.conf of its own (cgroupfs and a file event log: the test
- * machines run no systemd).
+ * machines run no systemd), set up as docs/engines.md tells operators to:
+ * conmon through `packaging/podman/conmon-in-bundle`, or Podman 4 never
+ * reports an OOM kill.
  */
 import { mustRun, spawnLogged, type TestEngine, waitUntil } from "./test_engine.ts";
 
-const CONTAINERS_CONF = `[engine]
+/** The conmon wrapper operators of Podman 4 install (see its comment). */
+const CONMON_IN_BUNDLE = new URL("../../packaging/podman/conmon-in-bundle", import.meta.url);
+
+function containersConf(conmon: string): string {
+  return `[engine]
 cgroup_manager = "cgroupfs"
 events_logger = "file"
+conmon_path = ["${conmon}"]
 `;
+}
 
 /** Sends SIGTERM to every process whose command line names a path under `dir`. */
 async function killProcessesUnder(dir: string): Promise<void> {
@@ -30,7 +38,10 @@ export async function startPodmanService(): Promise<TestEngine> {
   const dir = await Deno.makeTempDir({ prefix: "capsule-podman-" });
   const socket = `${dir}/podman.sock`;
   const host = `unix://${socket}`;
-  await Deno.writeTextFile(`${dir}/containers.conf`, CONTAINERS_CONF);
+  const conmon = `${dir}/conmon-in-bundle`;
+  await Deno.copyFile(CONMON_IN_BUNDLE, conmon);
+  await Deno.chmod(conmon, 0o755);
+  await Deno.writeTextFile(`${dir}/containers.conf`, containersConf(conmon));
   const podman = [
     "podman",
     `--root=${dir}/root`,
