@@ -10,6 +10,7 @@ import {
   engineMessage,
   isNameTaken,
   isNotRunning,
+  isStoppingRace,
   isUnreachable,
   pingFailed,
   unreachable,
@@ -299,13 +300,17 @@ export class DockerRuntime implements ContainerRuntime {
 
   async remove(containerId: string): Promise<void> {
     this.#execOom.forget(containerId);
-    try {
-      await this.#docker.getContainer(containerId).remove({ force: true, v: true });
-    } catch (error) {
-      const status = engineErrorOf(error).statusCode;
-      // 404: already gone; 409: a removal is already in progress.
-      if (status === 404 || status === 409) return;
-      throw error;
+    for (let attempt = 1;; attempt++) {
+      try {
+        await this.#docker.getContainer(containerId).remove({ force: true, v: true });
+        return;
+      } catch (error) {
+        const status = engineErrorOf(error).statusCode;
+        // 404: already gone; 409: a removal is already in progress.
+        if (status === 404 || status === 409) return;
+        if (!isStoppingRace(error) || attempt === REMOVE_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      }
     }
   }
 
@@ -386,6 +391,9 @@ async function hasFile(container: Docker.Container, path: string): Promise<boole
     return engineErrorOf(error).statusCode !== 404;
   }
 }
+
+/** How often a removal is tried while the container is stopping (100 to 800 ms apart). */
+const REMOVE_ATTEMPTS = 5;
 
 /** The engine's PATH when an image sets none. */
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
