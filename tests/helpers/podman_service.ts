@@ -66,6 +66,8 @@ export async function startPodmanService(): Promise<TestEngine> {
     // An exec's conmon can outlive its container: end whatever still runs from this storage.
     await killProcessesUnder(dir);
     await mustRun([...podman, "system", "reset", "--force"], podmanEnv).catch(() => {});
+    // The overlay driver bind-mounts its folder onto itself; reset leaves that mount.
+    await mustRun(["umount", `${dir}/root/overlay`]).catch(() => {});
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
   try {

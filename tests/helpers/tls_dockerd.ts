@@ -50,6 +50,7 @@ export async function startTlsDockerd(): Promise<TestEngine> {
     }
     await child.status;
     await ip(["link", "del", bridge]).catch(() => {});
+    await removeCgroupParent(name);
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
   try {
@@ -75,6 +76,20 @@ export async function startTlsDockerd(): Promise<TestEngine> {
     log,
     stop,
   };
+}
+
+/**
+ * Removes the engine's cgroup parent, empty once its containers are gone, in
+ * every cgroup v1 controller (or the one cgroup v2 tree); dockerd leaves it.
+ */
+async function removeCgroupParent(name: string): Promise<void> {
+  const root = "/sys/fs/cgroup";
+  const dirs = [`${root}/${name}`];
+  for await (const entry of Deno.readDir(root)) {
+    if (entry.isDirectory) dirs.push(`${root}/${entry.name}/${name}`);
+  }
+  // Not recursive: an rmdir, which only an empty cgroup allows.
+  for (const dir of dirs) await Deno.remove(dir).catch(() => {});
 }
 
 /** Runs `ip` (iproute2); throws with its message when it fails. */
