@@ -8,6 +8,7 @@ import { stringify } from "yaml";
 import { type CapsuleProcess, deepMerge } from "../helpers/capsule_process.ts";
 import { DEMO_PASSWORD, demoPasswordHash, startDemoCapsule } from "../helpers/demo_capsule.ts";
 import { assertNoContainersLeft, capsuleContainers, requireEngine } from "../helpers/docker.ts";
+import { eventually } from "../helpers/adversary.ts";
 import { engineProxy } from "../helpers/engine_proxy.ts";
 import { type Login, ssh, sshCommand } from "../helpers/ssh_client.ts";
 
@@ -244,9 +245,15 @@ Deno.test("end to end: container lifecycle", async (t) => {
         await readyzBecomes(200);
 
         // The engine is lost mid-session: the session ends with a message.
+        const starts = () => capsule.logs().filter((r) => r.event === "container.start").length;
+        const startsBefore = starts();
         const session = background(login(capsule), "echo started; sleep 300");
+        // Cut once the container runs: cut while it starts, it is a failed start, not a lost session.
+        await eventually(
+          () => starts() > startsBefore,
+          () => "the session's container did not start",
+        );
         await waitForContainers(capsule, 1);
-        await new Promise((r) => setTimeout(r, 500));
         await proxy.cut();
         const result = await session;
         assert.equal(result.code, 125);
