@@ -33,14 +33,14 @@ tally "$log" "$status"
 # SFTP) and the runtime contract, once more against each engine named in
 # ENGINES_TO_TEST (`tls`: a second dockerd with --tlsverify on loopback;
 # `podman`: Podman's service), each started by tests/helpers/with_engine.ts,
-# after a whole-suite run (no arguments). Off by default until both pass: see
-# docs/engines.md for what still fails.
+# after a whole-suite run (no arguments). Both by default; ENGINES_TO_TEST=""
+# skips them. See docs/engines.md.
 CORE_FILTER='/^(end to end: (sessions in|container modes|container lifecycle|SFTP)|the runtime contract)/'
 CORE_FILES=(tests/e2e/session_e2e_test.ts tests/e2e/modes_e2e_test.ts
   tests/e2e/lifecycle_e2e_test.ts tests/e2e/sftp_e2e_test.ts
   tests/e2e/runtime_contract_e2e_test.ts)
 if [ "$#" = 0 ]; then
-  for engine in ${ENGINES_TO_TEST:-}; do
+  for engine in ${ENGINES_TO_TEST-tls podman}; do
     echo "test.sh: the core suite against the $engine engine"
     set +e
     NO_COLOR=1 deno run -A tests/helpers/with_engine.ts "$engine" -- \

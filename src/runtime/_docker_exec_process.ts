@@ -37,12 +37,6 @@ const HANG_UP = `kill -s HUP "$(cat "$0")" 2>/dev/null; rm -f "$0"`;
 /** `sh -c FORGET_PID <pid file>`: removes the pid file of a process that ended. */
 const FORGET_PID = `rm -f "$0"`;
 
-/** Whether the engine reported an OOM kill in a container since a time (ms since the epoch). */
-export type OomSince = (containerId: string, sinceMs: number) => Promise<boolean>;
-
-/** How long after a 137 exit the engine gets to record the OOM event. */
-const OOM_EVENT_GRACE_MS = 150;
-
 /** First and longest pause between two looks at an exec that still runs after its output ended. */
 const EXIT_POLL_FIRST_MS = 10;
 const EXIT_POLL_MAX_MS = 500;
@@ -55,9 +49,8 @@ export interface ExecParts {
   socket: Duplex;
   spec: ExecSpec;
   pidFile: string;
-  oomSince: OomSince;
-  /** When the exec was created, in milliseconds since the epoch. */
-  startedMs: number;
+  /** Whether the process, which exited 137, was killed for memory (see `_exec_oom.ts`). */
+  oomKilled: () => Promise<boolean>;
 }
 
 /** A process exec'd into a running container. */
@@ -69,14 +62,13 @@ export class DockerExecProcess implements RunningProcess {
   readonly #streams: AttachedStreams;
   readonly #spec: ExecSpec;
   readonly #pidFile: string;
-  readonly #oomSince: OomSince;
-  readonly #startedMs: number;
+  readonly #oomKilled: () => Promise<boolean>;
   #exit: Promise<ExitResult> | undefined;
   #exited = false;
   #closed = false;
   #onClose: (() => void) | undefined;
 
-  /** @param parts the exec and what it needs; `startedMs` is when it was created */
+  /** @param parts the exec and what it needs */
   constructor(parts: ExecParts) {
     this.containerId = parts.container.id;
     this.#container = parts.container;
@@ -85,8 +77,7 @@ export class DockerExecProcess implements RunningProcess {
     this.output = this.#streams.output;
     this.#spec = parts.spec;
     this.#pidFile = parts.pidFile;
-    this.#oomSince = parts.oomSince;
-    this.#startedMs = parts.startedMs;
+    this.#oomKilled = parts.oomKilled;
   }
 
   writeStdin(data: Uint8Array): Promise<void> {
@@ -133,7 +124,8 @@ export class DockerExecProcess implements RunningProcess {
         const info = await this.#exec.inspect();
         if (!info.Running && info.ExitCode !== null) {
           this.#exited = true;
-          return { code: info.ExitCode, oomKilled: await this.#oomKilled(info.ExitCode) };
+          const oomKilled = info.ExitCode === 137 && await this.#oomKilled().catch(() => false);
+          return { code: info.ExitCode, oomKilled };
         }
         if (await this.#closedWithin(delay)) throw new Error("let go before the process exited");
         delay = Math.min(delay * 2, EXIT_POLL_MAX_MS);
@@ -157,20 +149,6 @@ export class DockerExecProcess implements RunningProcess {
         resolve(true);
       };
     });
-  }
-
-  /**
-   * Whether the kernel's OOM killer ended it. The engine's `OOMKilled` is
-   * about the container's own process only; its `oom` events tell of any
-   * process of the container, so a 137 with one since the start says so.
-   */
-  async #oomKilled(code: number): Promise<boolean> {
-    if (code !== 137) return false;
-    const seen = () => this.#oomSince(this.containerId, this.#startedMs).catch(() => false);
-    if (await seen()) return true;
-    // The engine may record the event a moment after the exit.
-    await new Promise((resolve) => setTimeout(resolve, OOM_EVENT_GRACE_MS));
-    return await seen();
   }
 
   async close(options: { containerGoing?: boolean } = {}): Promise<void> {

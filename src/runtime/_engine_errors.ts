@@ -149,3 +149,14 @@ export function isNotRunning(error: unknown): boolean {
   return status === 404 || status === 409 ||
     (status === 500 && /container state improper/i.test(engineMessage(error)));
 }
+
+/**
+ * Whether a forced removal was refused because the container was stopping
+ * at that moment: Podman 4.3's 500 "cannot remove container ... as it could
+ * not be stopped: ... container state improper: stopped", for a container
+ * whose process had just exited. A moment later the removal works.
+ */
+export function isStoppingRace(error: unknown): boolean {
+  return engineErrorOf(error).statusCode === 500 &&
+    /could not be stopped.*container state improper/is.test(engineMessage(error));
+}

@@ -10,12 +10,14 @@ import {
   engineMessage,
   isNameTaken,
   isNotRunning,
+  isStoppingRace,
   isUnreachable,
   pingFailed,
   unreachable,
 } from "./_engine_errors.ts";
 import { type EngineTlsMaterial, readEngineTls } from "./_engine_tls.ts";
-import { hijackOverTls, type TlsTarget } from "./_tls_hijack.ts";
+import { ExecOomJudge } from "./_exec_oom.ts";
+import { hijack, type HijackTarget } from "./_hijack.ts";
 import {
   DEFAULT_SOCKET,
   describeEndpoint,
@@ -85,8 +87,10 @@ export class DockerRuntime implements ContainerRuntime {
 
   /** The engine's address, for the operator's messages. */
   readonly #where: string;
-  /** A TLS engine: its hijacked connections bypass `node:tls` (see `_tls_hijack.ts`). */
-  readonly #tlsTarget: TlsTarget | undefined;
+  /** Where the hijacked connections go; capsule opens them itself (see `_hijack.ts`). */
+  readonly #hijackTarget: HijackTarget;
+  /** Whether an exec'd process that exited 137 was killed for memory. */
+  readonly #execOom: ExecOomJudge;
 
   /**
    * @param endpoint where the engine listens (the local socket by default)
@@ -98,36 +102,25 @@ export class DockerRuntime implements ContainerRuntime {
   ) {
     this.#docker = new Docker(dockerOptions(endpoint, tls));
     this.#where = describeEndpoint(endpoint);
-    this.#tlsTarget = endpoint.kind === "tcp" && endpoint.tls && tls
-      ? { host: endpoint.host, port: endpoint.port, tls }
-      : undefined;
+    this.#hijackTarget = endpoint.kind === "socket"
+      ? endpoint
+      : { kind: "tcp", host: endpoint.host, port: endpoint.port, ...(tls ? { tls } : {}) };
+    this.#execOom = new ExecOomJudge(this.#docker, (exec) => this.#startExec(exec, false));
   }
 
-  /** Attaches to a container's stdin, stdout and stderr, before it starts. */
+  /** Attaches to a container's stdin, stdout and stderr, before it starts; no request body. */
   #attach(container: Docker.Container): Promise<Duplex> {
-    if (this.#tlsTarget) {
-      return hijackOverTls(this.#tlsTarget, {
-        path: `/containers/${container.id}/attach?stream=1&stdin=1&stdout=1&stderr=1`,
-      });
-    }
-    return container.attach({
-      stream: true,
-      stdin: true,
-      stdout: true,
-      stderr: true,
-      hijack: true,
-    }) as unknown as Promise<Duplex>;
+    return hijack(this.#hijackTarget, {
+      path: `/containers/${container.id}/attach?stream=1&stdin=1&stdout=1&stderr=1`,
+    });
   }
 
   /** Starts an exec with its streams hijacked. */
   #startExec(exec: Docker.Exec, tty: boolean): Promise<Duplex> {
-    if (this.#tlsTarget) {
-      return hijackOverTls(this.#tlsTarget, {
-        path: `/exec/${exec.id}/start`,
-        body: { Detach: false, Tty: tty },
-      });
-    }
-    return exec.start({ hijack: true, stdin: true, Tty: tty }) as Promise<Duplex>;
+    return hijack(this.#hijackTarget, {
+      path: `/exec/${exec.id}/start`,
+      body: { Detach: false, Tty: tty },
+    });
   }
 
   /**
@@ -238,6 +231,7 @@ export class DockerRuntime implements ContainerRuntime {
     const container = await this.#create(spec, false);
     try {
       await container.start();
+      this.#execOom.started(container.id);
       return container.id;
     } catch (error) {
       throw await this.#startFailed(container, spec, error);
@@ -269,8 +263,7 @@ export class DockerRuntime implements ContainerRuntime {
         socket,
         spec,
         pidFile,
-        startedMs,
-        oomSince: (id, sinceMs) => this.#oomSince(id, sinceMs),
+        oomKilled: () => this.#execOom.oomKilled(containerId, spec, startedMs),
       });
       if (spec.tty && spec.size) await process.resize(spec.size).catch(() => {});
       return process;
@@ -285,14 +278,18 @@ export class DockerRuntime implements ContainerRuntime {
 
   /**
    * The error for an exec into a container that is not running. A container
-   * whose shell is missing dies at birth with 127 (the init's "exec failed"):
-   * that is a configuration error to report as such, not a container to
-   * replace.
+   * whose shell is missing dies at birth: that is a configuration error to
+   * report as such, not a container to replace. docker-init exits 127 then;
+   * Podman's catatonit exits 1, and its line went nowhere (no engine log),
+   * so there the shell's absence from the container's files decides.
    */
   async #whyGone(container: Docker.Container, spec: ExecSpec, cause: unknown) {
     const info = await container.inspect().catch(() => undefined);
-    if (info?.State?.Running === false && info.State.ExitCode === 127) {
-      return shellNotFound(spec.shell, info.Config.Image, { cause });
+    if (info?.State?.Running === false && info.State.ExitCode !== 0) {
+      const code = info.State.ExitCode;
+      if (code === 127 || !(await hasFile(container, spec.shell))) {
+        return shellNotFound(spec.shell, info.Config.Image, { cause });
+      }
     }
     return new CapsuleError(
       "CONTAINER_GONE",
@@ -301,29 +298,19 @@ export class DockerRuntime implements ContainerRuntime {
     );
   }
 
-  /** Whether the engine reported an OOM kill in the container since `sinceMs`. */
-  async #oomSince(containerId: string, sinceMs: number): Promise<boolean> {
-    // A past `until` makes the engine answer at once instead of streaming.
-    const stream = await this.#docker.getEvents({
-      since: engineTime(sinceMs),
-      until: engineTime(Date.now()),
-      filters: { container: [containerId], event: ["oom"] },
-    } as unknown as Docker.GetEventsOptions);
-    let text = "";
-    for await (const chunk of stream as AsyncIterable<Uint8Array | string>) {
-      text += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
-    }
-    return text.trim() !== "";
-  }
-
   async remove(containerId: string): Promise<void> {
-    try {
-      await this.#docker.getContainer(containerId).remove({ force: true, v: true });
-    } catch (error) {
-      const status = engineErrorOf(error).statusCode;
-      // 404: already gone; 409: a removal is already in progress.
-      if (status === 404 || status === 409) return;
-      throw error;
+    this.#execOom.forget(containerId);
+    for (let attempt = 1;; attempt++) {
+      try {
+        await this.#docker.getContainer(containerId).remove({ force: true, v: true });
+        return;
+      } catch (error) {
+        const status = engineErrorOf(error).statusCode;
+        // 404: already gone; 409: a removal is already in progress.
+        if (status === 404 || status === 409) return;
+        if (!isStoppingRace(error) || attempt === REMOVE_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      }
     }
   }
 
@@ -392,11 +379,21 @@ export class DockerRuntime implements ContainerRuntime {
   }
 }
 
-/** A time as the engine's event filters take it: `seconds.nanoseconds`. */
-function engineTime(ms: number): string {
-  const nanos = String(Math.round(ms % 1000) * 1_000_000).padStart(9, "0");
-  return `${Math.floor(ms / 1000)}.${nanos}`;
+/**
+ * Whether `path` is in a container's files (running or not), as the engine's
+ * archive API sees it; `true` when the engine does not say it is absent.
+ */
+async function hasFile(container: Docker.Container, path: string): Promise<boolean> {
+  try {
+    await container.infoArchive({ path });
+    return true;
+  } catch (error) {
+    return engineErrorOf(error).statusCode !== 404;
+  }
 }
+
+/** How often a removal is tried while the container is stopping (100 to 800 ms apart). */
+const REMOVE_ATTEMPTS = 5;
 
 /** The engine's PATH when an image sets none. */
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

@@ -176,7 +176,7 @@ async function pumpStreams(
   const after = await endedByUs();
   if (after) return after;
   if (result instanceof Error) throw result;
-  if (probe.failure !== undefined && result.code === 127) {
+  if (probe.explains(result.code)) {
     throw shellNotFound(container.shell, container.image, { cause: new Error(probe.failure) });
   }
   if (lastSignal !== undefined && result.code === 128 + (SIGNAL_NUMBERS[lastSignal] ?? -999)) {

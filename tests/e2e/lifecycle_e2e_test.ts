@@ -8,6 +8,8 @@ import { stringify } from "yaml";
 import { type CapsuleProcess, deepMerge } from "../helpers/capsule_process.ts";
 import { DEMO_PASSWORD, demoPasswordHash, startDemoCapsule } from "../helpers/demo_capsule.ts";
 import { assertNoContainersLeft, capsuleContainers, requireEngine } from "../helpers/docker.ts";
+import { eventually } from "../helpers/adversary.ts";
+import { engineProxy } from "../helpers/engine_proxy.ts";
 import { type Login, ssh, sshCommand } from "../helpers/ssh_client.ts";
 
 /** Starts `ssh` in the background and returns its eventual result. */
@@ -40,38 +42,6 @@ async function waitForContainers(
   }
   assert.equal(found.length, count, `expected ${count} capsule container(s)`);
   return found;
-}
-
-/** A unix-socket proxy of the Docker socket that a test can cut. */
-async function engineProxy(path: string) {
-  const start = () =>
-    new Deno.Command("setsid", {
-      args: ["socat", `UNIX-LISTEN:${path},fork,unlink-early`, "UNIX-CONNECT:/var/run/docker.sock"],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-  let child = start();
-  const ready = async () => {
-    for (let i = 0; i < 100; i++) {
-      if (await Deno.stat(path).then(() => true, () => false)) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error("socat proxy did not come up");
-  };
-  await ready();
-  return {
-    /** Kills the proxy and every connection it carries. */
-    async cut() {
-      // setsid made socat a group leader: the group holds its forked children too.
-      await new Deno.Command("kill", { args: ["-KILL", "--", `-${child.pid}`] }).output();
-      await child.status;
-      await Deno.remove(path).catch(() => {});
-    },
-    async restore() {
-      child = start();
-      await ready();
-    },
-  };
 }
 
 Deno.test("end to end: container lifecycle", async (t) => {
@@ -241,9 +211,9 @@ Deno.test("end to end: container lifecycle", async (t) => {
       "engine unreachable at login, back without a restart, then lost mid-session",
       async () => {
         const socketDir = await Deno.makeTempDir();
-        const socket = `${socketDir}/engine.sock`;
+        const proxy = engineProxy(socketDir);
         const capsule = await start({
-          docker: { host: `unix://${socket}` },
+          docker: proxy.docker,
           server: { sweepInterval: 1, metrics: { listen: "127.0.0.1:0" } },
         });
         const metrics = await capsule.waitForLog((r) => r.event === "metrics.listening");
@@ -269,15 +239,21 @@ Deno.test("end to end: container lifecycle", async (t) => {
           down.stderr,
           "capsule: Cannot start a container: the container engine is not reachable\n",
         );
-        const proxy = await engineProxy(socket);
+        await proxy.restore();
         const up = await ssh(login(capsule), "echo up");
         assert.equal(up.stdout, "up\n");
         await readyzBecomes(200);
 
         // The engine is lost mid-session: the session ends with a message.
+        const starts = () => capsule.logs().filter((r) => r.event === "container.start").length;
+        const startsBefore = starts();
         const session = background(login(capsule), "echo started; sleep 300");
+        // Cut once the container runs: cut while it starts, it is a failed start, not a lost session.
+        await eventually(
+          () => starts() > startsBefore,
+          () => "the session's container did not start",
+        );
         await waitForContainers(capsule, 1);
-        await new Promise((r) => setTimeout(r, 500));
         await proxy.cut();
         const result = await session;
         assert.equal(result.code, 125);

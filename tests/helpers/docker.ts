@@ -1,4 +1,5 @@
 /** Engine-side checks for end-to-end tests, through the Docker CLI. */
+import { engineUnderTest } from "./test_engine.ts";
 
 async function docker(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command("docker", { args, stdout: "piped", stderr: "piped" }).output();
@@ -39,8 +40,11 @@ export async function requireImage(image: string): Promise<void> {
 
 /** The command lines of the processes running in a container (`docker top`). */
 export async function containerProcesses(id: string): Promise<string[]> {
-  // docker top needs the pid column; the command line is all after it.
-  const result = await docker(["top", id, "-o", "pid,args"]);
+  // docker top needs the pid column; the command line is all after it. Docker
+  // passes its arguments to ps; Podman 4.3 takes format descriptors only and
+  // answers ps's options with a dropped connection ("EOF").
+  const format = engineUnderTest() === "podman" ? ["pid,args"] : ["-o", "pid,args"];
+  const result = await docker(["top", id, ...format]);
   if (result.code !== 0) throw new Error(`docker top failed: ${result.stderr}`);
   return result.stdout.split("\n").slice(1).filter((l) => l !== "")
     .map((l) => l.trim().replace(/^\d+\s+/, ""));

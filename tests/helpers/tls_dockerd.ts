@@ -50,6 +50,7 @@ export async function startTlsDockerd(): Promise<TestEngine> {
     }
     await child.status;
     await ip(["link", "del", bridge]).catch(() => {});
+    await removeCgroupParent(name);
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
   try {
@@ -75,6 +76,24 @@ export async function startTlsDockerd(): Promise<TestEngine> {
     log,
     stop,
   };
+}
+
+/**
+ * Removes the engine's cgroup parent, empty once its containers are gone, in
+ * every cgroup v1 controller (or the one cgroup v2 tree); dockerd leaves it.
+ * Through `rmdir`, which only an empty cgroup allows (and Deno's own file
+ * calls want --allow-all under /sys).
+ */
+async function removeCgroupParent(name: string): Promise<void> {
+  await new Deno.Command("sh", {
+    args: [
+      "-c",
+      'for d in /sys/fs/cgroup/"$0" /sys/fs/cgroup/*/"$0"; do [ -d "$d" ] && rmdir "$d"; done; true',
+      name,
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).output();
 }
 
 /** Runs `ip` (iproute2); throws with its message when it fails. */

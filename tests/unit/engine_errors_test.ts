@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { isNameTaken, isNotRunning, resized } from "../../src/runtime/_engine_errors.ts";
+import {
+  isNameTaken,
+  isNotRunning,
+  isStoppingRace,
+  resized,
+} from "../../src/runtime/_engine_errors.ts";
 
 /** An error as dockerode makes them from the engine's answer. */
 function answer(statusCode: number, message: string): Error {
@@ -27,4 +32,14 @@ Deno.test("resized() takes Podman's 201 as success and passes other errors on", 
   await resized(Promise.reject(answer(201, "unexpected")));
   await resized(Promise.resolve());
   await assert.rejects(resized(Promise.reject(answer(404, "no such exec"))), /404/);
+});
+
+Deno.test("isStoppingRace() knows Podman's 500 for a removal while the container stops", () => {
+  assert.ok(isStoppingRace(answer(
+    500,
+    "cannot remove container 4d3a as it could not be stopped: sending SIGKILL to container 4d3a: container state improper: stopped ",
+  )));
+  assert.ok(!isStoppingRace(answer(500, "container state improper")));
+  assert.ok(!isStoppingRace(answer(409, "removal of container x is already in progress")));
+  assert.ok(!isStoppingRace(new Error("could not be stopped: container state improper")));
 });

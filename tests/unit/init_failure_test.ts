@@ -10,17 +10,51 @@ async function run(parts: [OutputChunk["stream"], string][]) {
   const probe = new InitFailureProbe();
   let passed = "";
   for await (const c of probe.watch(chunks(parts))) passed += new TextDecoder().decode(c.data);
-  return { failure: probe.failure, passed };
+  return { failure: probe.failure, passed, probe };
 }
 
 Deno.test("InitFailureProbe swallows the init's exec failure however it is split", async (t) => {
   const line = "[FATAL tini (7)] exec /bin/bash failed: No such file or directory\n";
   for (const cut of [1, 5, 13, 30, line.length - 1]) {
     await t.step(`cut at ${cut}`, async () => {
-      const result = await run([["stderr", line.slice(0, cut)], ["stderr", line.slice(cut)]]);
-      assert.deepEqual(result, { failure: "No such file or directory", passed: "" });
+      const { failure, passed } = await run([
+        ["stderr", line.slice(0, cut)],
+        ["stderr", line.slice(cut)],
+      ]);
+      assert.deepEqual({ failure, passed }, { failure: "No such file or directory", passed: "" });
     });
   }
+});
+
+Deno.test("InitFailureProbe knows each init's line and exit code", async (t) => {
+  const cases: [string, string, number][] = [
+    ["docker-init", "[FATAL tini (7)] exec /bin/zsh failed: No such file or directory\n", 127],
+    [
+      "Podman's catatonit",
+      "ERROR (catatonit:6): failed to exec pid1: No such file or directory\n",
+      1,
+    ],
+    [
+      "a TTY's line end",
+      "ERROR (catatonit:6): failed to exec pid1: No such file or directory\r\n",
+      1,
+    ],
+  ];
+  for (const [name, line, code] of cases) {
+    await t.step(name, async () => {
+      const { failure, passed, probe } = await run([["stderr", line]]);
+      assert.deepEqual({ failure, passed }, { failure: "No such file or directory", passed: "" });
+      assert.equal(probe.explains(code), true);
+      assert.equal(probe.explains(code === 1 ? 127 : 1), false);
+      assert.equal(probe.explains(0), false);
+    });
+  }
+});
+
+Deno.test("InitFailureProbe explains no exit code when no init failed", async () => {
+  const { probe } = await run([["stderr", "sh: oops\n"]]);
+  assert.equal(probe.explains(127), false);
+  assert.equal(probe.explains(1), false);
 });
 
 Deno.test("InitFailureProbe passes ordinary output through untouched", async (t) => {

@@ -1,12 +1,10 @@
 import { Duplex } from "node:stream";
 import type { EngineTlsMaterial } from "./_engine_tls.ts";
 
-/** A `tcp://` engine with TLS, as the hijacked connections reach it. */
-export interface TlsTarget {
-  host: string;
-  port: number;
-  tls: EngineTlsMaterial;
-}
+/** Where the hijacked connections reach the engine: its socket, or `tcp://` with or without TLS. */
+export type HijackTarget =
+  | { kind: "socket"; path: string }
+  | { kind: "tcp"; host: string; port: number; tls?: EngineTlsMaterial };
 
 /** The most the engine's answer to an upgrade may hold before its blank line. */
 const MAX_HEAD = 64 * 1024;
@@ -15,55 +13,77 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /**
- * Opens a hijacked connection (an attach, an exec's start) to an engine over
- * TLS with Deno's own TLS client, not `node:tls`: under Deno 2.9, a
- * `node:tls` socket that was paused for backpressure can lose the engine's
- * end of stream (dockerd half-closes a TLS attach with a close_notify, not a
- * FIN), and the output then never ends. A `Deno.TlsConn` is read one read at
- * a time, so backpressure is the reader's pace and a close_notify is EOF.
+ * Opens a hijacked connection (an attach, an exec's start) to the engine
+ * with Deno's own sockets, not dockerode's:
  *
- * @param target the engine and its TLS material
- * @param request the upgrade's path (query included) and JSON body
+ * - the request carries exactly the body given, and none when none is:
+ *   dockerode sends an attach's options as a JSON body, which Docker ignores
+ *   but Podman passes on to the container's stdin (70 bytes before the
+ *   session's own);
+ * - over TLS, under Deno 2.9, a `node:tls` socket that was paused for
+ *   backpressure can lose the engine's end of stream (dockerd half-closes a
+ *   TLS attach with a close_notify, not a FIN), and the output then never
+ *   ends.
+ *
+ * A `Deno.Conn` is read one read at a time when the consumer asks, so
+ * backpressure is the reader's pace, and a close_notify is EOF.
+ *
+ * @param target where the engine listens (and its TLS material)
+ * @param request the upgrade's path (query included) and JSON body, if any
  * @returns the connection as a Node duplex, as dockerode's hijack gives it
  * @throws the engine's answer as dockerode's errors carry it (`statusCode`,
  *   `json`) when it does not upgrade; the transport's error when it fails
  */
-export async function hijackOverTls(
-  target: TlsTarget,
+export async function hijack(
+  target: HijackTarget,
   request: { path: string; body?: unknown },
 ): Promise<Duplex> {
-  const conn = await Deno.connectTls({
-    hostname: target.host,
-    port: target.port,
-    caCerts: [target.tls.ca],
-    cert: target.tls.cert,
-    key: target.tls.key,
-  });
+  const conn = await connect(target);
   try {
     const body = request.body === undefined ? "" : JSON.stringify(request.body);
+    const host = target.kind === "socket" ? "docker" : `${target.host}:${target.port}`;
     await writeAll(
       conn,
       encoder.encode(
-        `POST ${request.path} HTTP/1.1\r\nHost: ${target.host}:${target.port}\r\n` +
-          "Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\n" +
+        `POST ${request.path} HTTP/1.1\r\nHost: ${host}\r\n` +
+          "Connection: Upgrade\r\nUpgrade: tcp\r\n" +
+          (body === "" ? "" : "Content-Type: application/json\r\n") +
           `Content-Length: ${encoder.encode(body).length}\r\n\r\n${body}`,
       ),
     );
     const { status, head, rest } = await readHead(conn);
     if (status !== 101 && status !== 200) throw await refused(conn, status, head, rest);
-    return new TlsConnDuplex(conn, rest);
+    return new ConnDuplex(conn, rest);
   } catch (error) {
     closeQuietly(conn);
     throw error;
   }
 }
 
-/** A `Deno.TlsConn` as a Node duplex; reads only when the consumer asks. */
-class TlsConnDuplex extends Duplex {
-  readonly #conn: Deno.TlsConn;
+/** A new connection to the engine. */
+async function connect(target: HijackTarget): Promise<Deno.Conn> {
+  if (target.kind === "socket") return await Deno.connect({ transport: "unix", path: target.path });
+  if (!target.tls) {
+    const conn = await Deno.connect({ hostname: target.host, port: target.port });
+    // Keystrokes go out as they come.
+    conn.setNoDelay(true);
+    return conn;
+  }
+  return await Deno.connectTls({
+    hostname: target.host,
+    port: target.port,
+    caCerts: [target.tls.ca],
+    cert: target.tls.cert,
+    key: target.tls.key,
+  });
+}
+
+/** A `Deno.Conn` as a Node duplex; reads only when the consumer asks. */
+class ConnDuplex extends Duplex {
+  readonly #conn: Deno.Conn;
   #first: Uint8Array | undefined;
 
-  constructor(conn: Deno.TlsConn, first: Uint8Array) {
+  constructor(conn: Deno.Conn, first: Uint8Array) {
     // The process's stdin may close while its output still flows.
     super({ allowHalfOpen: true });
     this.#conn = conn;
@@ -98,12 +118,12 @@ class TlsConnDuplex extends Duplex {
   }
 }
 
-async function writeAll(conn: Deno.TlsConn, data: Uint8Array): Promise<void> {
+async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
   let written = 0;
   while (written < data.length) written += await conn.write(data.subarray(written));
 }
 
-function closeQuietly(conn: Deno.TlsConn): void {
+function closeQuietly(conn: Deno.Conn): void {
   try {
     conn.close();
   } catch {
@@ -113,7 +133,7 @@ function closeQuietly(conn: Deno.TlsConn): void {
 
 /** Reads the answer's status line and headers; `rest` is what came after them. */
 async function readHead(
-  conn: Deno.TlsConn,
+  conn: Deno.Conn,
 ): Promise<{ status: number; head: string; rest: Uint8Array }> {
   let received = new Uint8Array(0);
   const buffer = new Uint8Array(16 * 1024);
@@ -145,7 +165,7 @@ function indexOfBlankLine(bytes: Uint8Array): number {
 }
 
 /** The engine's refusal, shaped as dockerode's errors are (`statusCode`, `json`). */
-async function refused(conn: Deno.TlsConn, status: number, head: string, rest: Uint8Array) {
+async function refused(conn: Deno.Conn, status: number, head: string, rest: Uint8Array) {
   const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
   let body = rest;
   const buffer = new Uint8Array(16 * 1024);
