@@ -1,3 +1,5 @@
+import { StderrWriter } from "./stderr_writer.ts";
+
 /** Severity of a log event, lowest first. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -133,12 +135,34 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const format = options.format ?? "auto";
   const text = format === "text" || (format === "auto" && Deno.stderr.isTerminal());
   const render = text ? formatText : formatJson;
-  return new Logger(level, (record) => {
-    const bytes = encoder.encode(render(record));
-    let written = 0;
-    while (written < bytes.length) written += Deno.stderr.writeSync(bytes.subarray(written));
-  });
+  const writer = new StderrWriter((count) =>
+    encoder.encode(render({
+      ts: new Date().toISOString(),
+      level: "warn",
+      event: "log.dropped",
+      lines: count,
+      reason: "standard error did not take the log fast enough",
+    }))
+  );
+  writers.add(writer);
+  return new Logger(level, (record) => writer.write(encoder.encode(render(record))));
 }
+
+/** Every standard-error writer made by {@linkcode createLogger}, flushed before exit. */
+const writers = new Set<StderrWriter>();
+
+/**
+ * Waits until every log line queued so far is on standard error, for at
+ * most `timeoutMs`: await it right before `Deno.exit()`.
+ */
+export async function flushLogs(timeoutMs = 2_000): Promise<void> {
+  await Promise.all([...writers].map((writer) => writer.drained(timeoutMs)));
+}
+
+// A process that ends by itself, without flushLogs(): what is not being written yet still is.
+globalThis.addEventListener("unload", () => {
+  for (const writer of writers) writer.flushSync();
+});
 
 /** A logger that drops everything (for unit tests and library use). */
 export function silentLogger(): Logger {

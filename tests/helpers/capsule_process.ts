@@ -37,6 +37,11 @@ export interface StartCapsuleOptions {
   env?: Record<string, string>;
   /** Extra CLI args after `serve`. */
   args?: string[];
+  /**
+   * Once capsule listens, its standard error is not read until this
+   * settles: a log reader that stalls, as a busy journald can.
+   */
+  holdLog?: Promise<void>;
 }
 
 type Tree = Record<string, unknown>;
@@ -128,7 +133,10 @@ export async function startCapsule(options: StartCapsuleOptions = {}): Promise<C
         try {
           const record = JSON.parse(line);
           lines.push(record);
-          if (record.event === "server.listening") resolvePort(record.port);
+          if (record.event === "server.listening") {
+            resolvePort(record.port);
+            if (options.holdLog) await options.holdLog;
+          }
         } catch {
           // Not JSON: kept in raw for the failure message.
         }
