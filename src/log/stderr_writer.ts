@@ -1,3 +1,5 @@
+import { Buffer } from "node:buffer";
+
 /** The most bytes of log lines that may wait behind the write in flight. */
 export const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 
@@ -125,13 +127,6 @@ export class StderrWriter {
     const lines = this.#queue;
     this.#queue = [];
     this.#queued = 0;
-    if (lines.length === 1) return lines[0]!;
-    const joined = new Uint8Array(lines.reduce((n, line) => n + line.length, 0));
-    let at = 0;
-    for (const line of lines) {
-      joined.set(line, at);
-      at += line.length;
-    }
-    return joined;
+    return lines.length === 1 ? lines[0]! : Buffer.concat(lines);
   }
 }

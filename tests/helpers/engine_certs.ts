@@ -3,21 +3,16 @@
  * `openssl`: a CA, the engine's certificate for 127.0.0.1, a client
  * certificate, an expired client certificate and a second, unrelated CA.
  */
-import { makeTestPki, openssl } from "./test_pki.ts";
+import { makeTestPki, openssl, type TestPki } from "./test_pki.ts";
 
-/** Paths of the PEM files {@linkcode makeEngineCerts} wrote. */
-export interface EngineCerts {
-  dir: string;
-  ca: string;
-  serverCert: string;
-  serverKey: string;
-  /** `cert.pem` and `key.pem` beside `ca.pem`: `dir` works as `DOCKER_CERT_PATH`. */
-  clientCert: string;
-  clientKey: string;
+/**
+ * Paths of the PEM files {@linkcode makeEngineCerts} wrote: the test PKI's,
+ * with `clientCert` and `clientKey` as `cert.pem` and `key.pem` beside
+ * `ca.pem` (so that `dir` works as `DOCKER_CERT_PATH`).
+ */
+export interface EngineCerts extends TestPki {
   /** Signed by the CA, valid for one day in 2020. */
   expiredCert: string;
-  /** A CA that signed nothing here. */
-  otherCa: string;
 }
 
 /** The config of `openssl ca`, the one command that sets a certificate's dates at will. */
@@ -70,13 +65,9 @@ export async function makeEngineCerts(dir: string): Promise<EngineCerts> {
     "-notext",
   ], dir);
   return {
-    dir,
-    ca: pki.ca,
-    serverCert: pki.serverCert,
-    serverKey: pki.serverKey,
+    ...pki,
     clientCert: `${dir}/cert.pem`,
     clientKey: `${dir}/key.pem`,
     expiredCert: `${dir}/expired-cert.pem`,
-    otherCa: pki.otherCa,
   };
 }
